@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings with test-only values.
+
+The environment is filled in before the real settings are read so that
+`pytest` works without exporting anything; DATABASE_URL still chooses the
+database, so the same suite runs on SQLite and on PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use")
+
+from ipt_tracker.settings import *  # noqa: F403
+
+# Argon2 is deliberately slow; tests create hundreds of users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

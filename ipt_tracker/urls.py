@@ -1,0 +1,30 @@
+"""Root URLs: auth, health check, Django admin (superusers) and the app."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from sessions_app.forms import LoginForm
+from sessions_app.views.common import healthz
+
+auth_urls = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
+urlpatterns = [
+    path("", include(auth_urls)),
+    path("healthz", healthz, name="healthz"),
+    path("django-admin/", admin.site.urls),
+    path("", include("sessions_app.urls")),
+]

@@ -1,0 +1,244 @@
+"""The IPT clinical reference, as data and small pure functions.
+
+Everything the app knows about how an IPT course runs lives here: the phases
+and which session falls in which, the four problem areas with their goals and
+strategies, the techniques, and what each phase asks of the therapist.
+Models, forms and templates read from this module; nothing else restates it.
+Substance and sources: shared/reference/ipt-domain.md (§1, §2, §4, §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+# Individual IPT runs 12–16 weekly sessions (ipt-domain.md §1).
+MIN_PLANNED_SESSIONS = 12
+MAX_PLANNED_SESSIONS = 16
+INITIAL_PHASE_SESSIONS = 3
+TERMINATION_PHASE_SESSIONS = 3
+# Ending is raised 2–4 sessions ahead (ipt-domain.md §1.3).
+TERMINATION_PROMPT_REMAINING = 4
+
+
+class Phase(models.TextChoices):
+    INITIAL = "initial", "Initial"
+    MIDDLE = "middle", "Middle"
+    TERMINATION = "termination", "Termination"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class ProblemArea(models.TextChoices):
+    GRIEF = "grief", "Grief"
+    ROLE_DISPUTE = "role_dispute", "Role dispute"
+    ROLE_TRANSITION = "role_transition", "Role transition"
+    INTERPERSONAL_DEFICITS = "interpersonal_deficits", "Interpersonal deficits"
+
+
+class DisputeStage(models.TextChoices):
+    RENEGOTIATION = "renegotiation", "Renegotiation"
+    IMPASSE = "impasse", "Impasse"
+    DISSOLUTION = "dissolution", "Dissolution"
+
+
+class Technique(models.TextChoices):
+    NONDIRECTIVE_EXPLORATION = "nondirective_exploration", "Non-directive exploration"
+    DIRECT_ELICITATION = "direct_elicitation", "Direct elicitation"
+    ENCOURAGEMENT_OF_AFFECT = "encouragement_of_affect", "Encouragement of affect"
+    CLARIFICATION = "clarification", "Clarification"
+    COMMUNICATION_ANALYSIS = "communication_analysis", "Communication analysis"
+    DECISION_ANALYSIS = "decision_analysis", "Decision analysis"
+    ROLE_PLAY = "role_play", "Role play"
+    THERAPEUTIC_RELATIONSHIP = "therapeutic_relationship", "Use of the therapeutic relationship"
+    PSYCHOEDUCATION = "psychoeducation", "Psychoeducation"
+
+
+@dataclass(frozen=True)
+class AreaGuide:
+    """What IPT aims at and does within one problem area."""
+
+    area: ProblemArea
+    when: str
+    goals: tuple[str, ...]
+    strategies: tuple[tuple[str, str], ...]  # (code, label), codes stored on sessions
+    patient_explanation: str
+
+
+AREA_GUIDES: dict[str, AreaGuide] = {
+    ProblemArea.GRIEF: AreaGuide(
+        area=ProblemArea.GRIEF,
+        when="The episode is linked to the death of someone close.",
+        goals=(
+            "Facilitate mourning.",
+            "Re-establish interests and relationships that can partly substitute for the loss.",
+        ),
+        strategies=(
+            ("grief_express_feelings", "Express feelings about the loss"),
+            ("grief_events_of_death", "Review events around the death"),
+            ("grief_relationship_review", "Reconstruct the relationship with the deceased"),
+            ("grief_new_supports", "Find new supports and direction"),
+        ),
+        patient_explanation=(
+            "Working through the loss of someone who died, and finding ways to carry on "
+            "with the people and activities that matter to you."
+        ),
+    ),
+    ProblemArea.ROLE_DISPUTE: AreaGuide(
+        area=ProblemArea.ROLE_DISPUTE,
+        when="The episode is linked to a relationship with non-reciprocal role expectations.",
+        goals=(
+            "Identify the dispute.",
+            "Choose a plan of action.",
+            "Modify communication and/or expectations.",
+        ),
+        strategies=(
+            ("dispute_expectations", "Relate non-reciprocal expectations to the dispute"),
+            ("dispute_stage_review", "Review the stage of the dispute"),
+            ("dispute_communication_analysis", "Communication analysis of an exchange"),
+            ("dispute_options", "Explore options and move from exploration to action"),
+        ),
+        patient_explanation=(
+            "Sorting out a disagreement with someone important to you: what each of you "
+            "expects, and how to talk about it so that things can change."
+        ),
+    ),
+    ProblemArea.ROLE_TRANSITION: AreaGuide(
+        area=ProblemArea.ROLE_TRANSITION,
+        when=(
+            "Difficulty coping with a life change (job, relationship status, health, "
+            "housing, finances), including positive changes."
+        ),
+        goals=(
+            "Mourn and accept the loss of the old role.",
+            "Reach a balanced view of the old and the new role.",
+            "Master the demands of the new role to restore self-esteem.",
+        ),
+        strategies=(
+            ("transition_mourn_old", "Mourn and accept the loss of the old role"),
+            ("transition_balanced_view", "Balanced view of old and new role"),
+            ("transition_mastery", "Build mastery of the new role"),
+            ("transition_supports", "Develop skills and social support for the new role"),
+        ),
+        patient_explanation=(
+            "Adjusting to a big change in your life: letting go of what was, and finding "
+            "your feet in what is new."
+        ),
+    ),
+    ProblemArea.INTERPERSONAL_DEFICITS: AreaGuide(
+        area=ProblemArea.INTERPERSONAL_DEFICITS,
+        when="Only when no other problem area applies: social isolation.",
+        goals=("Reduce isolation.", "Form new relationships."),
+        strategies=(
+            ("deficits_therapeutic_model", "Use the therapeutic relationship as a model"),
+            ("deficits_build_ties", "Build new relationships"),
+            ("deficits_social_skills", "Practise social skills"),
+        ),
+        patient_explanation=("Feeling less alone: building and keeping up relationships with other people."),
+    ),
+}
+
+DISPUTE_STAGE_GUIDANCE: dict[str, str] = {
+    DisputeStage.RENEGOTIATION: "Both are actively engaged: improve communication.",
+    DisputeStage.IMPASSE: "Discussion has stalled: restart negotiation.",
+    DisputeStage.DISSOLUTION: "The relationship is ending: help the patient move on.",
+}
+
+PHASE_TASKS: dict[str, tuple[str, ...]] = {
+    Phase.INITIAL: (
+        "Review symptoms and measure severity (PHQ-9)",
+        "Psychoeducation and the sick role",
+        "Assess the need for medication",
+        "Interpersonal inventory",
+        "Choose the problem area(s)",
+        "Share the formulation and get the patient's agreement",
+        "Agree the treatment contract and goals",
+    ),
+    Phase.MIDDLE: (
+        "Ask how the patient has been since the last session",
+        "Link mood to interpersonal events",
+        "Work on the agreed problem area",
+        "Use at least one IPT technique",
+        "Review and set the between-session task",
+        "Repeat the PHQ-9",
+        "Mention the sessions remaining",
+    ),
+    Phase.TERMINATION: (
+        "Discuss the ending",
+        "Explore feelings about ending",
+        "Review progress and credit gains to the patient",
+        "Plan for relapse: warning signs and coping",
+        "Decide on continuation, maintenance or referral",
+    ),
+    Phase.MAINTENANCE: (
+        "Review mood and interpersonal functioning",
+        "Revisit warning signs and the coping plan",
+    ),
+}
+
+# Plain-language text for the patient portal: no jargon.
+PHASE_FOR_PATIENTS: dict[str, tuple[str, str]] = {
+    # phase: (what this phase is for, what comes next)
+    Phase.INITIAL: (
+        "Getting started: we look at how you have been feeling, the important people in "
+        "your life, and agree together what to focus on.",
+        "Next we work on the area we agreed, week by week.",
+    ),
+    Phase.MIDDLE: (
+        "Working on it: each week we look at what happened with the people in your life "
+        "and how it linked to your mood, and try out new ways of handling it.",
+        "Towards the end we will review your progress and plan for the future.",
+    ),
+    Phase.TERMINATION: (
+        "Finishing well: we look back at what has changed, what you did to make it "
+        "happen, and how to keep well afterwards.",
+        "After the last session we decide together whether any further support would help.",
+    ),
+    Phase.MAINTENANCE: (
+        "Staying well: occasional sessions to keep the gains you have made.",
+        "We review together how often to meet.",
+    ),
+}
+
+
+def default_phase(number: int, planned_sessions: int) -> Phase:
+    """Return the phase session `number` falls in for a course of `planned_sessions`.
+
+    Initial = sessions 1–3, termination = the last three planned sessions,
+    middle = between them, maintenance = anything after the planned course.
+    """
+    if number < 1:
+        raise ValueError(f"Session numbers start at 1, got {number}.")
+    if number > planned_sessions:
+        return Phase.MAINTENANCE
+    if number <= INITIAL_PHASE_SESSIONS:
+        return Phase.INITIAL
+    if number > planned_sessions - TERMINATION_PHASE_SESSIONS:
+        return Phase.TERMINATION
+    return Phase.MIDDLE
+
+
+def strategy_choices(areas: list[str]) -> list[tuple[str, str]]:
+    """The strategies of the given problem areas, as form choices."""
+    return [choice for area in areas for choice in AREA_GUIDES[area].strategies]
+
+
+def strategy_label(code: str) -> str:
+    """Human label of a strategy code; the code itself if unknown."""
+    for guide in AREA_GUIDES.values():
+        for strategy_code, label in guide.strategies:
+            if strategy_code == code:
+                return label
+    return code
+
+
+def focus_warnings(areas: list[str]) -> list[str]:
+    """Warnings (not errors) about a course's chosen problem areas."""
+    warnings = []
+    if len(areas) > 2:
+        warnings.append("IPT focuses on one problem area, two at most: consider narrowing the focus.")
+    if ProblemArea.INTERPERSONAL_DEFICITS in areas and len(set(areas)) > 1:
+        warnings.append(
+            "Interpersonal deficits is chosen only when no other area applies; another area is recorded too."
+        )
+    return warnings

@@ -1,0 +1,107 @@
+"""Pages every role shares: the home redirect, health check, record pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from sessions_app import access, audit
+from sessions_app.decorators import staff_required
+from sessions_app.models import AuditEvent, Goal, User
+
+HOME_BY_ROLE = {
+    User.Role.THERAPIST: "therapist-home",
+    User.Role.CLINIC_ADMIN: "clinic-home",
+    User.Role.PATIENT: "portal-home",
+}
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to its own home page."""
+    target = HOME_BY_ROLE.get(request.user.role)
+    if target is None:
+        # Superusers and role-less accounts have no clinical home.
+        if request.user.is_superuser:
+            return redirect("admin:index")
+        raise PermissionDenied("Your account has no role in a clinic.")
+    return redirect(target)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers and can reach the database; writes nothing."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "version": settings.VERSION})
+
+
+@staff_required
+@require_GET
+def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    patient = access.get_or_404(access.patients_for(request.user).select_related("therapist"), public_id)
+    courses = access.courses_for(request.user).filter(patient=patient)
+    audit.record(request, AuditEvent.Action.VIEW, patient, patient=patient)
+    return render(request, "records/patient.html", {"patient": patient, "courses": courses})
+
+
+@staff_required
+@require_GET
+def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    user = request.user
+    course = access.get_or_404(access.courses_for(user), public_id)
+    goals = (
+        access.goals_for(user)
+        .filter(focus__course=course)
+        .prefetch_related(
+            Prefetch("reviews", queryset=access.goal_reviews_for(user).select_related("session"))
+        )
+    )
+    context = {
+        "course": course,
+        "foci": access.foci_for(user).filter(course=course).select_related("person"),
+        "goals": goals,
+        "sessions": access.sessions_for(user).filter(course=course),
+        "relationships": access.relationships_for(user).filter(course=course),
+        "measures": access.measures_for(user).filter(course=course),
+    }
+    audit.record(request, AuditEvent.Action.VIEW, course, patient=course.patient)
+    return render(request, "records/course.html", context)
+
+
+@staff_required
+@require_GET
+def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    user = request.user
+    session = access.get_or_404(access.sessions_for(user), public_id)
+    patient = session.course.patient
+    context = {
+        "session": session,
+        "course": session.course,
+        # Private notes belong to the treating therapist alone.
+        "show_private_note": user.is_therapist and patient.therapist_id == user.pk,
+        "measures": access.measures_for(user).filter(session=session),
+        "goal_reviews": access.goal_reviews_for(user).filter(session=session).select_related("goal"),
+        "addenda": access.addenda_for(user).filter(session=session).select_related("author"),
+    }
+    audit.record(request, AuditEvent.Action.VIEW, session, patient=patient)
+    return render(request, "records/session.html", context)
+
+
+def goals_with_latest_review(goals: QuerySet[Goal]) -> list[Goal]:
+    """Attach `latest_review` to each goal from its prefetched reviews."""
+    goals = list(goals)
+    for goal in goals:
+        reviews = list(goal.reviews.all())
+        goal.latest_review = reviews[-1] if reviews else None
+    return goals

@@ -1,0 +1,173 @@
+"""factory-boy factories for every model. Defaults build a consistent record:
+a session's course, patient, therapist and clinic all belong together."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from factory.django import DjangoModelFactory
+
+from sessions_app import ipt, measures
+from sessions_app.models import (
+    AuditEvent,
+    Clinic,
+    Course,
+    Goal,
+    GoalReview,
+    MeasureResponse,
+    Patient,
+    ProblemAreaFocus,
+    RelationshipEntry,
+    SessionAddendum,
+    TherapySession,
+    User,
+)
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class ClinicFactory(DjangoModelFactory):
+    class Meta:
+        model = Clinic
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    role = User.Role.THERAPIST
+    clinic = factory.SubFactory(ClinicFactory)
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class TherapistFactory(UserFactory):
+    role = User.Role.THERAPIST
+
+
+class ClinicAdminFactory(UserFactory):
+    role = User.Role.CLINIC_ADMIN
+
+
+class PortalUserFactory(UserFactory):
+    role = User.Role.PATIENT
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    clinic = factory.SubFactory(ClinicFactory)
+    therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..clinic"))
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    date_of_birth = dt.date(1985, 4, 12)
+    conditions = factory.LazyFunction(lambda: [Patient.Condition.DEPRESSION])
+    medication = "Sertraline 50 mg daily"
+    presenting_concerns = "Low mood since a change at work."
+
+
+class CourseFactory(DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    patient = factory.SubFactory(PatientFactory)
+    therapist = factory.SelfAttribute("patient.therapist")
+    planned_sessions = 12
+    start_date = dt.date(2026, 9, 1)
+
+
+class RelationshipEntryFactory(DjangoModelFactory):
+    class Meta:
+        model = RelationshipEntry
+
+    course = factory.SubFactory(CourseFactory)
+    name = factory.Faker("first_name")
+    relationship = RelationshipEntry.Relationship.FRIEND
+    closeness_ring = 2
+
+
+class ProblemAreaFocusFactory(DjangoModelFactory):
+    class Meta:
+        model = ProblemAreaFocus
+
+    course = factory.SubFactory(CourseFactory)
+    area = ipt.ProblemArea.ROLE_TRANSITION
+    is_primary = True
+    old_role = "Employed"
+    new_role = "Retired"
+
+
+class TherapySessionFactory(DjangoModelFactory):
+    class Meta:
+        model = TherapySession
+
+    course = factory.SubFactory(CourseFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    date = factory.LazyAttribute(lambda s: s.course.start_date + dt.timedelta(weeks=(s.number or 1) - 1))
+    phase = factory.LazyAttribute(
+        lambda s: ipt.default_phase(s.number, s.course.planned_sessions) if s.number else ipt.Phase.INITIAL
+    )
+
+
+class SessionAddendumFactory(DjangoModelFactory):
+    class Meta:
+        model = SessionAddendum
+
+    session = factory.SubFactory(TherapySessionFactory)
+    author = factory.SelfAttribute("session.course.therapist")
+    text = "Addendum: the date of the next session changed."
+
+
+class GoalFactory(DjangoModelFactory):
+    class Meta:
+        model = Goal
+
+    focus = factory.SubFactory(ProblemAreaFocusFactory)
+    text = "Feel settled in my new routine"
+    visible_to_patient = True
+
+
+class GoalReviewFactory(DjangoModelFactory):
+    class Meta:
+        model = GoalReview
+
+    goal = factory.SubFactory(GoalFactory)
+    session = factory.SubFactory(TherapySessionFactory, course=factory.SelfAttribute("..goal.focus.course"))
+    progress = GoalReview.Progress.SOME
+
+
+class MeasureResponseFactory(DjangoModelFactory):
+    class Meta:
+        model = MeasureResponse
+
+    course = factory.SubFactory(CourseFactory)
+    patient = factory.SelfAttribute("course.patient")
+    instrument = measures.Instrument.PHQ9
+    items = factory.LazyFunction(lambda: [2, 2, 1, 2, 1, 1, 1, 0, 0])
+    taken_on = dt.date(2026, 9, 1)
+
+
+class AuditEventFactory(DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    user = factory.SubFactory(ClinicAdminFactory)
+    username = factory.SelfAttribute("user.username")
+    role = factory.SelfAttribute("user.role")
+    clinic = factory.SelfAttribute("user.clinic")
+    action = AuditEvent.Action.VIEW
+    object_type = "Patient"
