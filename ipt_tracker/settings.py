@@ -78,8 +78,9 @@ TEMPLATES = [
 SQLITE_PATH = BASE_DIR / "var" / "ipt.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The default file lives in var/, which a fresh clone does not have yet.
-    SQLITE_PATH.parent.mkdir(exist_ok=True)
+    if Path(DATABASES["default"]["NAME"]) == SQLITE_PATH:
+        # The default file lives in var/, which a fresh clone does not have yet.
+        SQLITE_PATH.parent.mkdir(exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # WAL lets readers proceed during a write; IMMEDIATE plus a busy

@@ -10,6 +10,7 @@ Substance and sources: shared/reference/ipt-domain.md (§1, §2, §4, §7).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import models
 
@@ -242,3 +243,73 @@ def focus_warnings(areas: list[str]) -> list[str]:
             "Interpersonal deficits is chosen only when no other area applies; another area is recorded too."
         )
     return warnings
+
+
+# --- Next actions ----------------------------------------------------------------
+
+# An active course with no attended session for this long is overdue.
+OVERDUE_AFTER_DAYS = 14
+
+
+@dataclass(frozen=True)
+class CourseState:
+    """The facts about one active course that next actions are computed from."""
+
+    planned_sessions: int
+    sessions_done: int
+    inventory_count: int
+    has_primary_focus: bool
+    item9_unresolved: bool
+    unsigned_count: int
+    ending_discussed: bool
+    last_session_on: date | None
+    start_date: date
+    today: date
+
+
+@dataclass(frozen=True)
+class NextAction:
+    code: str
+    text: str
+    level: str  # "danger", "warning" or "info": how urgent, for display
+
+
+def sessions_remaining(planned_sessions: int, sessions_done: int) -> int:
+    return max(planned_sessions - sessions_done, 0)
+
+
+def next_actions(state: CourseState) -> list[NextAction]:
+    """What the therapist should do next for an active course, most urgent first."""
+    actions = []
+    if state.item9_unresolved:
+        actions.append(NextAction("risk_check", "PHQ-9 item 9 positive: record a risk check", "danger"))
+    last_contact = state.last_session_on or state.start_date
+    idle_days = (state.today - last_contact).days
+    if idle_days >= OVERDUE_AFTER_DAYS:
+        actions.append(NextAction("overdue", f"No session in {idle_days} days", "warning"))
+    if state.unsigned_count:
+        plural = "s" if state.unsigned_count > 1 else ""
+        actions.append(NextAction("unsigned", f"{state.unsigned_count} unsigned note{plural}", "warning"))
+    if state.sessions_done > state.planned_sessions:
+        actions.append(
+            NextAction("renegotiate", "Planned sessions exceeded: renegotiate the contract", "warning")
+        )
+    elif state.sessions_done == state.planned_sessions:
+        actions.append(NextAction("complete", "All planned sessions done: complete the course", "info"))
+    if state.sessions_done >= 1 and state.inventory_count == 0:
+        actions.append(NextAction("inventory", "Interpersonal inventory not started", "info"))
+    if state.sessions_done >= INITIAL_PHASE_SESSIONS and not state.has_primary_focus:
+        actions.append(
+            NextAction(
+                "problem_area",
+                f"No problem area chosen by session {INITIAL_PHASE_SESSIONS}",
+                "warning",
+            )
+        )
+    remaining = sessions_remaining(state.planned_sessions, state.sessions_done)
+    if 0 < remaining <= TERMINATION_PROMPT_REMAINING and not state.ending_discussed:
+        plural = "s" if remaining > 1 else ""
+        actions.append(
+            NextAction("termination", f"{remaining} session{plural} left: raise termination", "info")
+        )
+    return actions

@@ -239,6 +239,10 @@ class Course(PublicIdModel):
         interval = self.FREQUENCY_DAYS[self.frequency]
         return self.start_date + timedelta(days=round(interval * (self.planned_sessions - 1)))
 
+    def clean(self) -> None:
+        if self.patient_id and self.therapist_id and self.therapist.clinic_id != self.patient.clinic_id:
+            raise ValidationError({"therapist": "The therapist must work at the patient's clinic."})
+
     def default_phase_for(self, number: int) -> str:
         return ipt.default_phase(number, self.planned_sessions)
 
@@ -438,7 +442,7 @@ class TherapySession(PublicIdModel):
             models.CheckConstraint(
                 name="session_numbered_iff_attended",
                 condition=(
-                    Q(attendance="attended", number__gte=1)
+                    Q(attendance="attended", number__isnull=False, number__gte=1)
                     | (~Q(attendance="attended") & Q(number__isnull=True))
                 ),
                 violation_error_message=(
@@ -519,7 +523,8 @@ class GoalReview(PublicIdModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["created_at"]
+        # Latest review = latest session, whenever the review was typed in.
+        ordering = ["session__date", "session__number", "created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["goal", "session"],
@@ -591,15 +596,25 @@ class MeasureResponse(PublicIdModel):
 
     def save(self, *args, **kwargs) -> None:
         # Totals are always derived: nobody types one, and nothing stale survives an edit.
-        result = measures.score(self.instrument, self.items)
-        self.total, self.band, self.item9_positive = result.total, result.band, result.item9_positive
+        self._derive_scores()
         super().save(*args, **kwargs)
 
-    def clean(self) -> None:
+    def clean_fields(self, exclude=None) -> None:
+        # Derive before field validation so full_clean() checks the derived values too.
         try:
-            measures.score(self.instrument, self.items)
+            self._derive_scores()
         except ValueError as exc:
             raise ValidationError({"items": str(exc)}) from exc
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        for owner in (self.course, self.session.course if self.session_id else None):
+            if owner is not None and owner.patient_id != self.patient_id:
+                raise ValidationError("The questionnaire belongs to another patient's course.")
+
+    def _derive_scores(self) -> None:
+        result = measures.score(self.instrument, self.items)
+        self.total, self.band, self.item9_positive = result.total, result.band, result.item9_positive
 
 
 class AuditEvent(models.Model):
