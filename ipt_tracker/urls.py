@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from sessions_app.forms import LoginForm
+from sessions_app.forms.auth import LoginForm
 from sessions_app.views.common import healthz
 
 auth_urls = [

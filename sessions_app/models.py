@@ -191,6 +191,9 @@ class Course(PublicIdModel):
     formulation_shared_on = models.DateField(null=True, blank=True)
     formulation_agreed = models.BooleanField("patient agreed the formulation", default=False)
     contract_date = models.DateField(null=True, blank=True)
+    # Set when the initial tasks are done, or earlier with a reason: sessions
+    # from then on default to the middle phase.
+    middle_phase_started_on = models.DateField(null=True, blank=True)
     middle_phase_override_reason = models.TextField(blank=True)
 
     ending_discussed_on = models.DateField(null=True, blank=True)
@@ -425,6 +428,9 @@ class TherapySession(PublicIdModel):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="signed_sessions"
     )
     version = models.PositiveIntegerField(default=1)
+    # Generated when the new-session form is opened: a second submit of the same
+    # form finds the first session instead of creating another.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -462,12 +468,63 @@ class TherapySession(PublicIdModel):
             return f"Session {self.number} on {self.date:%d %b %Y}"
         return f"{self.get_attendance_display()} session on {self.date:%d %b %Y}"
 
+    def save(self, *args, **kwargs) -> None:
+        # A signed session is locked on every write path (forms, services, admin,
+        # a direct save()): only the signing itself may write a signed row.
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("signed_at", flat=True).first()
+            if stored is not None:
+                raise SignedSessionLocked(self)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("session-detail", kwargs={"public_id": self.public_id})
+
+    def delete(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+            raise SignedSessionLocked(self)
+        return super().delete(*args, **kwargs)
 
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+
+class SignedSessionLocked(ValidationError):
+    """Raised on any attempt to change a signed session; add an addendum instead."""
+
+    def __init__(self, session: TherapySession) -> None:
+        super().__init__(
+            f"{session} is signed and locked. Add an addendum to correct or add to it.",
+            code="signed_session_locked",
+        )
+
+
+def _refuse_if_session_signed(session_id: int | None) -> None:
+    """Rows hanging off a signed session (reviews, scores) are locked with it."""
+    if session_id is None:
+        return
+    session = TherapySession.objects.filter(pk=session_id, signed_at__isnull=False).first()
+    if session is not None:
+        raise SignedSessionLocked(session)
+
+
+class ContractRevision(PublicIdModel):
+    """A renegotiation of the planned number of sessions, with its reason."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="contract_revisions")
+    previous_planned_sessions = models.PositiveSmallIntegerField()
+    planned_sessions = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    revised_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    revised_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.previous_planned_sessions} → {self.planned_sessions} sessions on {self.revised_on}"
 
 
 class SessionAddendum(PublicIdModel):
@@ -536,6 +593,10 @@ class GoalReview(PublicIdModel):
     def __str__(self) -> str:
         return f"{self.get_progress_display()} ({self.goal})"
 
+    def save(self, *args, **kwargs) -> None:
+        _refuse_if_session_signed(self.session_id)
+        super().save(*args, **kwargs)
+
 
 class MeasureResponse(PublicIdModel):
     """A completed PHQ-9 or GAD-7. Total, band and item-9 flag come from the items."""
@@ -595,6 +656,7 @@ class MeasureResponse(PublicIdModel):
         return f"{self.get_instrument_display()} {self.total} on {self.taken_on:%d %b %Y}"
 
     def save(self, *args, **kwargs) -> None:
+        _refuse_if_session_signed(self.session_id)
         # Totals are always derived: nobody types one, and nothing stale survives an edit.
         self._derive_scores()
         super().save(*args, **kwargs)

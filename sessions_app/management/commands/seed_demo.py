@@ -373,13 +373,14 @@ def build_patient(spec: Demo, clinic: Clinic, therapist: User, rng: random.Rando
     for when, number, attendance in slots:
         booked = number or booked
         session = make_session(course, spec, when, number or booked + 1, attendance, foci, people, rng)
+        if number is not None:
+            record_measures(session, spec, number, rng)
+            review_goals(session, spec, number, goals)
+        # Signing comes last, as in the app: a signed session and its scores are locked.
         if number is None or number <= spec.done - spec.drafts:
             session.signed_at = timezone.make_aware(datetime.combine(when, time(17, rng.randint(0, 59))))
             session.signed_by = therapist
             session.save(update_fields=["signed_at", "signed_by"])
-        if number is not None:
-            record_measures(session, spec, number, rng)
-            review_goals(session, spec, number, goals)
 
 
 def course_fields(spec: Demo, slots: list[Slot]) -> dict[str, Any]:
