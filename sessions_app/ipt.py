@@ -202,17 +202,19 @@ PHASE_FOR_PATIENTS: dict[str, tuple[str, str]] = {
 }
 
 
-def default_phase(number: int, planned_sessions: int) -> Phase:
+def default_phase(number: int, planned_sessions: int, *, initial_closed: bool = False) -> Phase:
     """Return the phase session `number` falls in for a course of `planned_sessions`.
 
     Initial = sessions 1–3, termination = the last three planned sessions,
     middle = between them, maintenance = anything after the planned course.
+    Once the initial phase is closed (its tasks done, or the therapist moved
+    on early), no later session defaults to initial.
     """
     if number < 1:
         raise ValueError(f"Session numbers start at 1, got {number}.")
     if number > planned_sessions:
         return Phase.MAINTENANCE
-    if number <= INITIAL_PHASE_SESSIONS:
+    if number <= INITIAL_PHASE_SESSIONS and not initial_closed:
         return Phase.INITIAL
     if number > planned_sessions - TERMINATION_PHASE_SESSIONS:
         return Phase.TERMINATION
@@ -262,6 +264,7 @@ class CourseState:
     item9_unresolved: bool
     unsigned_count: int
     ending_discussed: bool
+    maintenance_agreed: bool
     last_session_on: date | None
     start_date: date
     today: date
@@ -290,7 +293,7 @@ def next_actions(state: CourseState) -> list[NextAction]:
     if state.unsigned_count:
         plural = "s" if state.unsigned_count > 1 else ""
         actions.append(NextAction("unsigned", f"{state.unsigned_count} unsigned note{plural}", "warning"))
-    if state.sessions_done > state.planned_sessions:
+    if state.sessions_done > state.planned_sessions and not state.maintenance_agreed:
         actions.append(
             NextAction("renegotiate", "Planned sessions exceeded: renegotiate the contract", "warning")
         )

@@ -247,7 +247,10 @@ class Course(PublicIdModel):
             raise ValidationError({"therapist": "The therapist must work at the patient's clinic."})
 
     def default_phase_for(self, number: int) -> str:
-        return ipt.default_phase(number, self.planned_sessions)
+        """The phase a session with this number starts in (the therapist may override it)."""
+        return ipt.default_phase(
+            number, self.planned_sessions, initial_closed=self.middle_phase_started_on is not None
+        )
 
 
 class RelationshipEntry(PublicIdModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -52,50 +52,7 @@ def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = access.get_or_404(access.patients_for(request.user).select_related("therapist"), public_id)
     courses = access.courses_for(request.user).filter(patient=patient)
     audit.record(request, AuditEvent.Action.VIEW, patient, patient=patient)
-    return render(request, "records/patient.html", {"patient": patient, "courses": courses})
-
-
-@staff_required
-@require_GET
-def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    user = request.user
-    course = access.get_or_404(access.courses_for(user), public_id)
-    goals = (
-        access.goals_for(user)
-        .filter(focus__course=course)
-        .prefetch_related(
-            Prefetch("reviews", queryset=access.goal_reviews_for(user).select_related("session"))
-        )
-    )
-    context = {
-        "course": course,
-        "foci": access.foci_for(user).filter(course=course).select_related("person"),
-        "goals": goals,
-        "sessions": access.sessions_for(user).filter(course=course),
-        "relationships": access.relationships_for(user).filter(course=course),
-        "measures": access.measures_for(user).filter(course=course),
-    }
-    audit.record(request, AuditEvent.Action.VIEW, course, patient=course.patient)
-    return render(request, "records/course.html", context)
-
-
-@staff_required
-@require_GET
-def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    user = request.user
-    session = access.get_or_404(access.sessions_for(user), public_id)
-    patient = session.course.patient
-    context = {
-        "session": session,
-        "course": session.course,
-        # Private notes belong to the treating therapist alone.
-        "show_private_note": user.is_therapist and patient.therapist_id == user.pk,
-        "measures": access.measures_for(user).filter(session=session),
-        "goal_reviews": access.goal_reviews_for(user).filter(session=session).select_related("goal"),
-        "addenda": access.addenda_for(user).filter(session=session).select_related("author"),
-    }
-    audit.record(request, AuditEvent.Action.VIEW, session, patient=patient)
-    return render(request, "records/session.html", context)
+    return render(request, "patients/detail.html", {"patient": patient, "courses": courses})
 
 
 def goals_with_latest_review(goals: QuerySet[Goal]) -> list[Goal]:

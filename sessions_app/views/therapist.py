@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from sessions_app import access, audit
@@ -22,3 +23,8 @@ def home(request: HttpRequest) -> HttpResponse:
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     audit.record(request, AuditEvent.Action.LIST, object_type="Patient")
     return render(request, "therapist/home.html", {"page": page})
+
+
+urlpatterns = [
+    path("therapist/", home, name="therapist-home"),
+]
