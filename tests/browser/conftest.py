@@ -18,6 +18,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.11.1, MPL-2.0
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Flags for a closed network: no background calls to Google's services.
 CHROMIUM_ARGS = [
@@ -53,7 +54,8 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser) -> Iterator:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # bypass_csp lets the test inject axe-core; the app's own pages never need it.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -71,3 +73,15 @@ def demo_clinic(transactional_db) -> None:
     from django.core.management import call_command
 
     call_command("seed_demo", "--force", verbosity=0)
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core on the current page; fail on any serious or critical violation."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [v for v in results["violations"] if v["impact"] in {"serious", "critical"}]
+    details = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in bad
+    ]
+    assert not bad, f"Accessibility violations on {page.url}:\n" + "\n".join(details)

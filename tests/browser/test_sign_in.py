@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sessions_app.management.commands.seed_demo import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +40,7 @@ def test_each_role_signs_in_to_its_home_and_out(
         expect(page.get_by_test_id("portal-goals").locator("li").first).to_be_visible()
     else:
         expect(page.get_by_test_id("patient-list").locator("tbody tr").first).to_be_visible()
+    assert_accessible(page)
     page.screenshot(path=artifacts / f"home-{username}.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
@@ -54,3 +56,4 @@ def test_wrong_password_shows_the_form_again_with_an_error(page, live_server, de
     expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username and password")
     expect(page.get_by_label("Username")).to_have_value("demo-therapist")
     expect(page.get_by_label("Password")).to_have_value("")
+    assert_accessible(page)
