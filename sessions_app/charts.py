@@ -19,7 +19,7 @@ from sessions_app import ipt, measures
 CHART_WIDTH = 640
 CHART_HEIGHT = 260
 MARGIN_LEFT = 40
-MARGIN_RIGHT = 16
+MARGIN_RIGHT = 24  # room for half of the last date label
 MARGIN_TOP = 12
 MARGIN_BOTTOM = 36
 Y_MAX = measures.MAX_TOTAL[measures.Instrument.PHQ9]  # both instruments share the 0–27 axis
@@ -159,9 +159,10 @@ def phase_timeline(planned_sessions: int, sessions: list[tuple[int | None, str, 
     """Lay out a course as a band of phases with one mark per session.
 
     `sessions` are (number, attendance, phase, date) in date order. Attended
-    sessions sit on their number's slot; a cancelled or no-show session sits
-    just after the attended session before it. Sessions past the plan extend
-    the band (maintenance or renegotiated sessions).
+    sessions sit on their number's slot; cancelled and no-show sessions sit
+    between the attended session before them and the next slot, spread out
+    when there are several, so no two marks overlap. Sessions past the plan
+    extend the band (maintenance or renegotiated sessions).
     """
     attended = [number for number, *_ in sessions if number]
     slots = max(planned_sessions, max(attended, default=0))
@@ -186,15 +187,28 @@ def phase_timeline(planned_sessions: int, sessions: list[tuple[int | None, str, 
             )
         )
 
-    marks = []
+    # Unnumbered sessions grouped by the attended session before them (0: none yet).
+    gaps: dict[int, int] = {}
     previous = 0
-    for number, attendance, phase, day in sessions:
+    for number, *_ in sessions:
         if number:
             previous = number
+        else:
+            gaps[previous] = gaps.get(previous, 0) + 1
+
+    marks = []
+    previous = 0
+    seen_in_gap = 0
+    for number, attendance, phase, day in sessions:
+        if number:
+            previous, seen_in_gap = number, 0
             slot: float = number
             label = f"Session {number}, {day:%d %b %Y}"
         else:
-            slot = previous + 0.5
+            seen_in_gap += 1
+            # Strictly between the attended slots, and never past the band's edges.
+            lower, upper = max(previous, 0.5), min(previous + 1, slots + 0.5)
+            slot = lower + (upper - lower) * seen_in_gap / (gaps[previous] + 1)
             label = f"{attendance.replace('_', '-').capitalize()} {day:%d %b %Y}"
         marks.append(
             SessionMark(x=x_for(slot), number=number, attendance=attendance, phase=phase, label=label)
@@ -206,6 +220,9 @@ def phase_timeline(planned_sessions: int, sessions: list[tuple[int | None, str, 
 
 CIRCLE_SIZE = 360
 RING_RADII = (60, 110, 160)  # ring 1 (closest) to ring 3
+SELF_RADIUS = 22  # the patient's own dot, wide enough for its label
+# Room either side of the rings for the name labels (14 characters at 12px).
+LABEL_MARGIN = 90
 
 
 @dataclass(frozen=True)
@@ -224,6 +241,13 @@ class ClosenessCircle:
     centre: float
     rings: tuple[int, ...]
     people: tuple[PersonDot, ...] = field(default_factory=tuple)
+    self_radius: int = SELF_RADIUS
+    margin: int = LABEL_MARGIN
+
+    @property
+    def view_box(self) -> str:
+        """The SVG viewBox: the rings plus room for labels on the left and right."""
+        return f"{-self.margin} 0 {self.size + 2 * self.margin} {self.size}"
 
 
 def closeness_circle(people: list[tuple[str, int, bool]]) -> ClosenessCircle:

@@ -316,3 +316,190 @@ def next_actions(state: CourseState) -> list[NextAction]:
             NextAction("termination", f"{remaining} session{plural} left: raise termination", "info")
         )
     return actions
+
+
+# --- Phase checklist ---------------------------------------------------------------
+# What each phase asks for (PHASE_TASKS), marked done or missing from the facts
+# of a course. Pure functions: callers gather the facts (without extra queries).
+
+# One code per initial task, in PHASE_TASKS[Phase.INITIAL] order.
+INITIAL_TASK_CODES: tuple[str, ...] = (
+    "symptoms",
+    "psychoeducation",
+    "medication",
+    "inventory",
+    "problem_area",
+    "formulation",
+    "contract",
+)
+TERMINATION_TASK_CODES: tuple[str, ...] = (
+    "ending_discussed",
+    "feelings_about_ending",
+    "gains",
+    "relapse_plan",
+    "continuation",
+)
+MIDDLE_TASK_CODES: tuple[str, ...] = (
+    "since_last",
+    "link_mood",
+    "problem_area_work",
+    "technique",
+    "task",
+    "phq9",
+    "sessions_remaining",
+)
+MAINTENANCE_TASK_CODES: tuple[str, ...] = ("review_mood", "warning_signs")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    task: str
+    # None: the app holds no record of this task; it is a reminder only.
+    done: bool | None
+
+
+@dataclass(frozen=True)
+class GoalCoverage:
+    """How many goals each chosen problem area has."""
+
+    counts: dict[str, int]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Chosen areas with no goal yet."""
+        return tuple(area for area, count in self.counts.items() if count == 0)
+
+    @property
+    def complete(self) -> bool:
+        """At least one area is chosen and every chosen area has a goal."""
+        return bool(self.counts) and not self.missing
+
+
+def goal_coverage(areas: list[str], goal_areas: list[str]) -> GoalCoverage:
+    """Goals per chosen area: the contract needs at least one goal for each area.
+
+    `areas` are the course's problem areas, `goal_areas` the area of each goal
+    (goals of areas no longer chosen are ignored).
+    """
+    return GoalCoverage(counts={area: goal_areas.count(area) for area in dict.fromkeys(areas)})
+
+
+@dataclass(frozen=True)
+class InitialFacts:
+    """The facts about a course that the initial-phase checklist is computed from."""
+
+    has_baseline_phq9: bool
+    psychoeducation_done: bool
+    medication_reviewed: bool
+    inventory_count: int
+    has_primary_focus: bool
+    formulation_written: bool
+    formulation_shared: bool
+    formulation_agreed: bool
+    contract_agreed: bool
+    goal_coverage: GoalCoverage
+
+
+def _checklist(
+    phase: Phase, codes: tuple[str, ...], done: dict[str, bool | None]
+) -> tuple[ChecklistItem, ...]:
+    tasks = PHASE_TASKS[phase]
+    if len(tasks) != len(codes):
+        raise AssertionError(f"PHASE_TASKS[{phase}] and its task codes are out of step.")
+    return tuple(ChecklistItem(code, task, done[code]) for code, task in zip(codes, tasks, strict=True))
+
+
+def initial_checklist(facts: InitialFacts) -> tuple[ChecklistItem, ...]:
+    """The initial-phase tasks (ipt-domain.md §1.1), each done or missing."""
+    return _checklist(
+        Phase.INITIAL,
+        INITIAL_TASK_CODES,
+        {
+            "symptoms": facts.has_baseline_phq9,
+            "psychoeducation": facts.psychoeducation_done,
+            "medication": facts.medication_reviewed,
+            "inventory": facts.inventory_count > 0,
+            "problem_area": facts.has_primary_focus,
+            # Shared and explicitly accepted by the patient (ipt-domain.md §1.1 item 7).
+            "formulation": (
+                facts.formulation_written and facts.formulation_shared and facts.formulation_agreed
+            ),
+            "contract": facts.contract_agreed and facts.goal_coverage.complete,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class MiddleSessionFacts:
+    """What one middle-phase session recorded."""
+
+    events_recorded: bool
+    people_linked: bool
+    strategies_used: bool
+    techniques_used: bool
+    task_set: bool
+    phq9_recorded: bool
+
+
+@dataclass(frozen=True)
+class TerminationFacts:
+    ending_discussed: bool
+    feelings_recorded: bool
+    gains_recorded: bool
+    relapse_plan_recorded: bool
+    continuation_decided: bool
+
+
+def middle_checklist(facts: MiddleSessionFacts) -> tuple[ChecklistItem, ...]:
+    """The middle-phase tasks of one session (ipt-domain.md §1.2), each done or missing."""
+    return _checklist(
+        Phase.MIDDLE,
+        MIDDLE_TASK_CODES,
+        {
+            "since_last": facts.events_recorded,
+            "link_mood": facts.people_linked,
+            "problem_area_work": facts.strategies_used,
+            "technique": facts.techniques_used,
+            "task": facts.task_set,
+            "phq9": facts.phq9_recorded,
+            # Said aloud in the session; nothing is recorded for it.
+            "sessions_remaining": None,
+        },
+    )
+
+
+def termination_checklist(facts: TerminationFacts) -> tuple[ChecklistItem, ...]:
+    """The termination-phase tasks (ipt-domain.md §1.3), each done or missing."""
+    return _checklist(
+        Phase.TERMINATION,
+        TERMINATION_TASK_CODES,
+        {
+            "ending_discussed": facts.ending_discussed,
+            "feelings_about_ending": facts.feelings_recorded,
+            "gains": facts.gains_recorded,
+            "relapse_plan": facts.relapse_plan_recorded,
+            "continuation": facts.continuation_decided,
+        },
+    )
+
+
+def maintenance_checklist() -> tuple[ChecklistItem, ...]:
+    """Maintenance tasks: reminders, as the app records nothing specific for them."""
+    return _checklist(Phase.MAINTENANCE, MAINTENANCE_TASK_CODES, dict.fromkeys(MAINTENANCE_TASK_CODES))
+
+
+def checklist_complete(items: tuple[ChecklistItem, ...]) -> bool:
+    """Every recorded task is done (reminders do not count)."""
+    return all(item.done for item in items if item.done is not None)
+
+
+def current_phase(last_session_phase: str | None, *, initial_closed: bool) -> Phase:
+    """The phase a course is in now: its latest attended session's, else initial.
+
+    Once the initial phase is closed, a course whose latest session was still
+    an initial one is in the middle phase.
+    """
+    if last_session_phase is None or last_session_phase == Phase.INITIAL:
+        return Phase.MIDDLE if initial_closed else Phase.INITIAL
+    return Phase(last_session_phase)

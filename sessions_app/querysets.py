@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django.apps import apps
 from django.db import models
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Case, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+from sessions_app import ipt, measures
 
 
 def _model(name: str) -> type[models.Model]:
     # QuerySets are defined before the models that use them; look models up lazily.
     return apps.get_model("sessions_app", name)
+
+
+def _count(queryset: models.QuerySet) -> Coalesce:
+    """COUNT(*) of a correlated queryset as a subquery: 0, never NULL, when nothing matches."""
+    # COUNT over the whole subquery, with no GROUP BY: one row even when nothing matches.
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted[:1], output_field=models.IntegerField()), 0)
+
+
+def focus_flag(area: str) -> str:
+    """The name of the dashboard annotation saying the current course has a focus in `area`."""
+    return f"focus_{area}"
+
+
+# The dashboard's status filter: the status of the patient's current course,
+# or no course at all, or anything.
+NO_COURSE = "none"
+ANY_STATUS = "all"
 
 
 class PatientQuerySet(models.QuerySet):
@@ -50,6 +74,133 @@ class PatientQuerySet(models.QuerySet):
             latest_phq9_band=Subquery(latest_phq9.values("band")[:1]),
             latest_phq9_on=Subquery(latest_phq9.values("taken_on")[:1]),
         )
+
+    def with_course_state(self) -> PatientQuerySet:
+        """`with_current_course()` plus everything the therapist dashboard shows and computes
+        next actions from (see `course_state`), still one query for a page of patients.
+
+        Adds: the course's start date, whether the initial phase is closed, the
+        current phase (`current_phase`, as `ipt.current_phase` decides it), the
+        inventory size, unsigned notes, an unresolved PHQ-9 item 9, ending
+        discussed, maintenance agreed, one `focus_<area>` flag per problem area,
+        and the course's own baseline and latest PHQ-9 (`course_phq9_*`).
+        """
+        Course = _model("Course")
+        TherapySession = _model("TherapySession")
+        ProblemAreaFocus = _model("ProblemAreaFocus")
+        RelationshipEntry = _model("RelationshipEntry")
+        MeasureResponse = _model("MeasureResponse")
+
+        current = Course.objects.filter(pk=OuterRef("current_course_id"))
+        course_phq9 = MeasureResponse.objects.filter(
+            course_id=OuterRef("current_course_id"), instrument=measures.Instrument.PHQ9
+        )
+        baseline = course_phq9.order_by("taken_on", "created_at")
+        latest = course_phq9.order_by("-taken_on", "-created_at")
+        # An item-9-positive PHQ-9 is resolved by a risk check recorded in a session of
+        # the course on or after the day it was taken: its own session, or (for the
+        # intake PHQ-9 of the initial stepper, which has no session) a later one.
+        risk_checked = TherapySession.objects.filter(
+            course_id=OuterRef("course_id"), date__gte=OuterRef("taken_on")
+        ).exclude(risk_ideation="")
+        item9_unresolved = course_phq9.filter(item9_positive=True).filter(~Exists(risk_checked))
+
+        queryset = self.with_current_course().annotate(
+            course_start_date=Subquery(current.values("start_date")[:1]),
+            middle_phase_started_on=Subquery(current.values("middle_phase_started_on")[:1]),
+            ending_discussed_on=Subquery(current.values("ending_discussed_on")[:1]),
+            continuation_decision=Subquery(current.values("continuation_decision")[:1]),
+            inventory_count=_count(RelationshipEntry.objects.filter(course_id=OuterRef("current_course_id"))),
+            unsigned_count=_count(
+                TherapySession.objects.filter(course_id=OuterRef("current_course_id"), signed_at__isnull=True)
+            ),
+            item9_unresolved=Exists(item9_unresolved),
+            course_phq9_count=_count(course_phq9),
+            course_phq9_baseline=Subquery(baseline.values("total")[:1]),
+            course_phq9_latest=Subquery(latest.values("total")[:1]),
+            course_phq9_latest_band=Subquery(latest.values("band")[:1]),
+            course_phq9_latest_on=Subquery(latest.values("taken_on")[:1]),
+            **{
+                focus_flag(area): Exists(
+                    ProblemAreaFocus.objects.filter(course_id=OuterRef("current_course_id"), area=area)
+                )
+                for area in ipt.ProblemArea.values
+            },
+        )
+        # The same rule as ipt.current_phase(), in SQL so that the list can be
+        # filtered by phase and paged in the database (a test holds them together).
+        return queryset.annotate(
+            current_phase=Case(
+                When(current_course_id__isnull=True, then=Value(None, output_field=models.CharField())),
+                When(
+                    Q(latest_phase__isnull=True) | Q(latest_phase=ipt.Phase.INITIAL),
+                    then=Case(
+                        When(middle_phase_started_on__isnull=False, then=Value(ipt.Phase.MIDDLE.value)),
+                        default=Value(ipt.Phase.INITIAL.value),
+                    ),
+                ),
+                default=F("latest_phase"),
+                output_field=models.CharField(),
+            )
+        )
+
+    def search(self, text: str) -> PatientQuerySet:
+        """Patients whose given or family name contains every word of `text` (any case)."""
+        queryset = self
+        for word in text.split():
+            queryset = queryset.filter(Q(given_name__icontains=word) | Q(family_name__icontains=word))
+        return queryset
+
+    def with_course_status(self, status: str) -> PatientQuerySet:
+        """Patients whose current course has `status`; NO_COURSE for none yet, ANY_STATUS for all.
+
+        Needs `with_current_course()` first.
+        """
+        if status == ANY_STATUS:
+            return self
+        if status == NO_COURSE:
+            return self.filter(current_course_id__isnull=True)
+        return self.filter(current_course_status=status)
+
+    def in_phase(self, phase: str) -> PatientQuerySet:
+        """Patients whose current course is in `phase` now. Needs `with_course_state()` first."""
+        return self.filter(current_phase=phase)
+
+    def with_focus_area(self, area: str) -> PatientQuerySet:
+        """Patients whose current course works on `area`. Needs `with_course_state()` first."""
+        return self.filter(**{focus_flag(area): True})
+
+
+def focus_areas(row: Any) -> list[str]:
+    """The problem areas of a `with_course_state()` row, the primary one first."""
+    others = [
+        area for area in ipt.ProblemArea.values if getattr(row, focus_flag(area)) and area != row.primary_area
+    ]
+    return [row.primary_area, *others] if row.primary_area else others
+
+
+def course_state(row: Any, *, today: date) -> ipt.CourseState | None:
+    """The facts `ipt.next_actions` needs, from a `with_course_state()` row.
+
+    None when the patient has no current course or it is not active: next
+    actions are for courses that are running.
+    """
+    Course = _model("Course")
+    if row.current_course_id is None or row.current_course_status != Course.Status.ACTIVE:
+        return None
+    return ipt.CourseState(
+        planned_sessions=row.planned_sessions,
+        sessions_done=row.sessions_done or 0,
+        inventory_count=row.inventory_count,
+        has_primary_focus=row.primary_area is not None,
+        item9_unresolved=bool(row.item9_unresolved),
+        unsigned_count=row.unsigned_count,
+        ending_discussed=row.ending_discussed_on is not None,
+        maintenance_agreed=row.continuation_decision == Course.Continuation.MAINTENANCE,
+        last_session_on=row.last_session_on,
+        start_date=row.course_start_date,
+        today=today,
+    )
 
 
 class CourseQuerySet(models.QuerySet):

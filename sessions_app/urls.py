@@ -5,7 +5,7 @@ Each views module owns its routes; this file only puts them together.
 
 from django.urls import path
 
-from sessions_app.views import clinic, common, course, portal, session, therapist
+from sessions_app.views import clinic, common, course, initial, portal, session, therapist
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -14,5 +14,6 @@ urlpatterns = [
     path("patients/<uuid:public_id>/", common.patient_detail, name="patient-detail"),
     *therapist.urlpatterns,
     *course.urlpatterns,
+    *initial.urlpatterns,
     *session.urlpatterns,
 ]

@@ -171,3 +171,56 @@ class AuditEventFactory(DjangoModelFactory):
     clinic = factory.SelfAttribute("user.clinic")
     action = AuditEvent.Action.VIEW
     object_type = "Patient"
+
+
+# --- Session log (issue 3) -------------------------------------------------------------------------------
+
+
+class RoleDisputeFocusFactory(ProblemAreaFocusFactory):
+    area = ipt.ProblemArea.ROLE_DISPUTE
+    dispute_stage = ipt.DisputeStage.RENEGOTIATION
+    old_role = ""
+    new_role = ""
+
+
+class SignedTherapySessionFactory(TherapySessionFactory):
+    """A session signed by its course's therapist (signed on the first save, as the model allows)."""
+
+    signed_by = factory.SelfAttribute("course.therapist")
+    signed_at = factory.LazyFunction(lambda: dt.datetime(2026, 9, 1, 17, 0, tzinfo=dt.UTC))
+
+
+class CancelledTherapySessionFactory(TherapySessionFactory):
+    number = None
+    attendance = TherapySession.Attendance.CANCELLED
+
+
+# --- Course page and initial phase (issue 3) -----------------------------------------------------------
+
+
+class ContractRevisionFactory(DjangoModelFactory):
+    class Meta:
+        # By label: the imports above belong to the original factories.
+        model = "sessions_app.ContractRevision"
+
+    course = factory.SubFactory(CourseFactory)
+    previous_planned_sessions = 12
+    planned_sessions = 14
+    reason = "Two sessions lost to illness; agreed to extend."
+    revised_by = factory.SelfAttribute("course.therapist")
+    revised_on = dt.date(2026, 11, 1)
+
+
+# --- Therapist dashboard (issue 3) ---------------------------------------------------------------------
+
+
+class CompletedCourseFactory(CourseFactory):
+    status = Course.Status.COMPLETED
+    end_date = factory.LazyAttribute(lambda c: c.start_date + dt.timedelta(weeks=12))
+    end_reason = "All planned sessions held."
+
+
+class DiscontinuedCourseFactory(CourseFactory):
+    status = Course.Status.DISCONTINUED
+    end_date = factory.LazyAttribute(lambda c: c.start_date + dt.timedelta(weeks=4))
+    end_reason = "Moved out of the area."

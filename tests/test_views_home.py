@@ -132,8 +132,10 @@ def test_therapist_home_shows_course_position_phase_area_and_latest_phq9(
     assert escape(patient.full_name) in html
     assert "session 5 of 14" in html
     assert f"<td>{ipt.Phase.MIDDLE.label}</td>" in html
-    assert ipt.ProblemArea.ROLE_TRANSITION.label in html
-    assert ipt.ProblemArea.GRIEF.label not in html  # not the primary area
+    # Both focus areas, the primary one first and marked as such.
+    assert re.search(
+        rf"{ipt.ProblemArea.ROLE_TRANSITION.label} <span[^>]*>\(primary\)</span><br>\s*{ipt.ProblemArea.GRIEF.label}", html
+    )
     assert re.search(rf"\b6 <span class=\"band band-mild\">{measures.Band.MILD.label}</span>", html)
     assert measures.Band.SEVERE.label not in html  # an older score
     assert "Grace" not in html and "Hopper" not in html
