@@ -723,3 +723,31 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.object_type}"
+
+
+class Reassignment(PublicIdModel):
+    """A patient moved to another therapist of the clinic, with the reason (issue 4)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reassignments")
+    # The course that was active at the time (it moved with the patient), if any.
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, null=True, blank=True, related_name="reassignments"
+    )
+    from_therapist = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    to_therapist = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    reassigned_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="reassignment_changes_therapist",
+                condition=~Q(from_therapist=models.F("to_therapist")),
+                violation_error_message="A reassignment moves the patient to a different therapist.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} reassigned on {self.at:%d %b %Y}"
