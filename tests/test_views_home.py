@@ -133,9 +133,8 @@ def test_therapist_home_shows_course_position_phase_area_and_latest_phq9(
     assert "session 5 of 14" in html
     assert f"<td>{ipt.Phase.MIDDLE.label}</td>" in html
     # Both focus areas, the primary one first and marked as such.
-    assert re.search(
-        rf"{ipt.ProblemArea.ROLE_TRANSITION.label} <span[^>]*>\(primary\)</span><br>\s*{ipt.ProblemArea.GRIEF.label}", html
-    )
+    primary, second = ipt.ProblemArea.ROLE_TRANSITION.label, ipt.ProblemArea.GRIEF.label
+    assert re.search(rf"{primary} <span[^>]*>\(primary\)</span><br>\s*{second}", html)
     assert re.search(rf"\b6 <span class=\"band band-mild\">{measures.Band.MILD.label}</span>", html)
     assert measures.Band.SEVERE.label not in html  # an older score
     assert "Grace" not in html and "Hopper" not in html

@@ -322,6 +322,23 @@ def _numbered_neighbours(session: TherapySession) -> tuple[TherapySession | None
     return before, after
 
 
+BEYOND_CONTRACT_MESSAGE = (
+    "The contract plans {planned} sessions and all have been held: revise the contract (with a reason) "
+    "before logging session {number}, or record maintenance IPT as the continuation decision."
+)
+
+
+def _refuse_beyond_contract(course: Course, number: int) -> None:
+    # IPT is time-limited by contract: going past the agreed number is a
+    # decision made with the patient and recorded, never a side effect of
+    # logging one more session. Agreed maintenance sessions follow the course.
+    if number > course.planned_sessions and course.continuation_decision != Course.Continuation.MAINTENANCE:
+        raise ValidationError(
+            BEYOND_CONTRACT_MESSAGE.format(planned=course.planned_sessions, number=number),
+            code="beyond_contract",
+        )
+
+
 def _apply_fields(session: TherapySession, data: SessionInput, *, course: Course) -> None:
     """Set the session's own fields from `data`, numbering it; raise ValidationError on a rule broken."""
     if data.course_changes.keys() - set(TERMINATION_FIELDS):
@@ -340,6 +357,7 @@ def _apply_fields(session: TherapySession, data: SessionInput, *, course: Course
     if data.attended:
         if not was_attended:
             session.number = next_session_number(course)
+            _refuse_beyond_contract(course, session.number)
         # Numbers follow dates: a session sits between its numbered neighbours.
         before, after = _numbered_neighbours(session)
         if before is not None and data.date < before.date:

@@ -263,6 +263,15 @@ class _PageData:
             progress_review=_progress_review(access.measures_for(user).filter(course=course)),
         )
 
+    @property
+    def beyond_contract(self) -> bool:
+        """Whether the next attended session would go past the agreed contract."""
+        return (
+            self.next_number is not None
+            and self.next_number > self.course.planned_sessions
+            and self.course.continuation_decision != Course.Continuation.MAINTENANCE
+        )
+
     def form(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> SessionLogForm:
         return SessionLogForm(
             data,
