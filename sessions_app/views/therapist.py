@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -78,14 +78,6 @@ class DashboardRow:
         return min(self.patient.sessions_done or 0, self.patient.planned_sessions or 0)
 
 
-def session_create_url(course_public_id: Any) -> str | None:
-    """The "log session" page of a course, or None while that route does not exist."""
-    try:
-        return reverse("session-create", kwargs={"public_id": course_public_id})
-    except NoReverseMatch:
-        return None
-
-
 def progress_step(sessions_done: int | None, planned_sessions: int | None) -> int:
     """The share of planned sessions held, rounded to PROGRESS_STEP percent, at most 100."""
     if not planned_sessions:
@@ -119,7 +111,7 @@ def dashboard_row(row: Patient, *, today: date) -> DashboardRow:
         direction=phq9_direction(row),
         actions=ipt.next_actions(state) if active else [],
         course_url=reverse("course-detail", kwargs={"public_id": course_id}) if course_id else None,
-        session_create_url=session_create_url(course_id) if active else None,
+        session_create_url=reverse("session-create", kwargs={"public_id": course_id}) if active else None,
         course_start_url=(
             reverse("course-start", kwargs={"public_id": row.public_id})
             if row.current_course_status != Course.Status.ACTIVE
