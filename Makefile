@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Development values for `make run` only; production sets its own environment.
 DEV_ENV := DJANGO_DEBUG=true
 
-.PHONY: run test lint migrate seed venv clean
+.PHONY: run test lint migrate seed venv clean serve bench loadtest
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -37,3 +37,24 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache test-artifacts
+
+# --- Production serving and the benchmark (docs/deploy.md, README "Performance") ---------------------
+# `make serve`: DEBUG off, gunicorn on 127.0.0.1:$(PORT) with $(WEB_CONCURRENCY) sync workers, static
+# files collected for WhiteNoise, PostgreSQL when DATABASE_URL is set. Without DJANGO_SECRET_KEY a random
+# key is generated once into var/secret_key (mode 600) so a local production run needs no setup.
+PORT ?= 8000
+WEB_CONCURRENCY ?= 2
+SECRET_KEY_FILE := var/secret_key
+
+$(SECRET_KEY_FILE):
+	mkdir -p var
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@echo "Generated $@ (DJANGO_SECRET_KEY was not set)."
+
+serve: $(VENV)/.installed
+	@if [ -z "$$DJANGO_SECRET_KEY" ]; then $(MAKE) --no-print-directory $(SECRET_KEY_FILE); fi
+	export DJANGO_DEBUG=false PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY); \
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	exec $(VENV)/bin/gunicorn --config ipt_tracker/gunicorn_conf.py ipt_tracker.wsgi

@@ -155,6 +155,26 @@ EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backen
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="ipt-tracker@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
+
+# Cache and sessions. With REDIS_URL every app server shares one cache, and
+# sessions are read from it first and written through to the database
+# (cached_db), so a user can land on any server. Without it: a per-process
+# local-memory cache and database sessions, which is also correct with several
+# servers. Nothing patient-specific is cached under a key another user could hit.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("DJANGO_CACHE_KEY_PREFIX", default="ipt"),
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Benchmark only: an X-Query-Count header on every response (bench/run.py reads it).
+if env_flag("IPT_BENCH_QUERY_COUNT", default=False):
+    MIDDLEWARE.insert(0, "sessions_app.query_count.QueryCountHeaderMiddleware")
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
