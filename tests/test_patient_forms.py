@@ -370,3 +370,25 @@ def test_anonymous_is_sent_to_login_when_starting_a_course(client, patient):
         assert response.status_code == 302
         assert response.url == f"{reverse('login')}?next={url}"
     assert not Course.objects.exists()
+
+
+# --- The patient page offers the next step ---------------------------------------------------------------
+
+
+def test_patient_page_offers_to_start_a_course_to_the_treating_therapist(client, therapist, patient):
+    client.force_login(therapist)
+    body = client.get(reverse("patient-detail", kwargs={"public_id": patient.public_id})).content.decode()
+    assert reverse("course-start", kwargs={"public_id": patient.public_id}) in body
+
+
+def test_patient_page_does_not_offer_a_second_active_course(client, therapist, patient):
+    factories.CourseFactory(patient=patient)
+    client.force_login(therapist)
+    body = client.get(reverse("patient-detail", kwargs={"public_id": patient.public_id})).content.decode()
+    assert reverse("course-start", kwargs={"public_id": patient.public_id}) not in body
+
+
+def test_patient_page_does_not_offer_a_course_to_a_clinic_admin(client, clinic_admin, patient):
+    client.force_login(clinic_admin)
+    body = client.get(reverse("patient-detail", kwargs={"public_id": patient.public_id})).content.decode()
+    assert reverse("course-start", kwargs={"public_id": patient.public_id}) not in body

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app import access, audit
 from sessions_app.decorators import staff_required
-from sessions_app.models import AuditEvent, Goal, User
+from sessions_app.models import AuditEvent, Course, Goal, User
 
 HOME_BY_ROLE = {
     User.Role.THERAPIST: "therapist-home",
@@ -50,9 +50,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_GET
 def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = access.get_or_404(access.patients_for(request.user).select_related("therapist"), public_id)
-    courses = access.courses_for(request.user).filter(patient=patient)
+    courses = list(access.courses_for(request.user).filter(patient=patient))
+    # Only the treating therapist starts a course, and only one runs at a time.
+    can_start_course = (
+        request.user.pk == patient.therapist_id
+        and patient.archived_at is None
+        and not any(course.status == Course.Status.ACTIVE for course in courses)
+    )
     audit.record(request, AuditEvent.Action.VIEW, patient, patient=patient)
-    return render(request, "patients/detail.html", {"patient": patient, "courses": courses})
+    context = {"patient": patient, "courses": courses, "can_start_course": can_start_course}
+    return render(request, "patients/detail.html", context)
 
 
 def goals_with_latest_review(goals: QuerySet[Goal]) -> list[Goal]:
