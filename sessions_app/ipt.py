@@ -10,7 +10,7 @@ Substance and sources: shared/reference/ipt-domain.md (§1, §2, §4, §7).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import models
 
@@ -177,27 +177,36 @@ PHASE_TASKS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Plain-language text for the patient portal: no jargon.
+# Plain-language text for the patient portal: no jargon, second person, warm.
+# Each phase has a short name the patient sees as a heading.
+PHASE_NAME_FOR_PATIENTS: dict[str, str] = {
+    Phase.INITIAL: "Getting started",
+    Phase.MIDDLE: "Working on it",
+    Phase.TERMINATION: "Finishing well",
+    Phase.MAINTENANCE: "Staying well",
+}
+
 PHASE_FOR_PATIENTS: dict[str, tuple[str, str]] = {
     # phase: (what this phase is for, what comes next)
     Phase.INITIAL: (
-        "Getting started: we look at how you have been feeling, the important people in "
-        "your life, and agree together what to focus on.",
-        "Next we work on the area we agreed, week by week.",
+        "You and your therapist look at how you have been feeling, talk about the important "
+        "people in your life, and agree together what to focus on.",
+        "Next, you will work on what you agreed together, week by week.",
     ),
     Phase.MIDDLE: (
-        "Working on it: each week we look at what happened with the people in your life "
-        "and how it linked to your mood, and try out new ways of handling it.",
-        "Towards the end we will review your progress and plan for the future.",
+        "Each week you look at what has happened with the people in your life and how it "
+        "affected your mood, and try out new ways of handling things.",
+        "Towards the end, you will look back at your progress together and plan how to keep well.",
     ),
     Phase.TERMINATION: (
-        "Finishing well: we look back at what has changed, what you did to make it "
-        "happen, and how to keep well afterwards.",
-        "After the last session we decide together whether any further support would help.",
+        "You look back at what has changed, what you did to make it happen, and how to keep "
+        "well once the sessions end.",
+        "After your last session, you and your therapist will decide together whether any more "
+        "support would help.",
     ),
     Phase.MAINTENANCE: (
-        "Staying well: occasional sessions to keep the gains you have made.",
-        "We review together how often to meet.",
+        "Occasional sessions to help you hold on to the progress you have made.",
+        "You and your therapist will agree together how often to meet.",
     ),
 }
 
@@ -251,6 +260,17 @@ def focus_warnings(areas: list[str]) -> list[str]:
 
 # An active course with no attended session for this long is overdue.
 OVERDUE_AFTER_DAYS = 14
+# A session note is due to be signed within this many hours of the session.
+SIGN_NOTES_WITHIN_HOURS = 48
+
+
+def unsigned_note_late_before(today: date) -> date:
+    """Notes of sessions dated before this day are late if still unsigned.
+
+    Sessions carry a date but no time, so a note's age is counted from the end
+    of its session's day: the dashboard never calls a note late too early.
+    """
+    return today - timedelta(days=SIGN_NOTES_WITHIN_HOURS // 24)
 
 
 @dataclass(frozen=True)
@@ -503,3 +523,125 @@ def current_phase(last_session_phase: str | None, *, initial_closed: bool) -> Ph
     if last_session_phase is None or last_session_phase == Phase.INITIAL:
         return Phase.MIDDLE if initial_closed else Phase.INITIAL
     return Phase(last_session_phase)
+
+
+# --- The patient portal ------------------------------------------------------------
+# Everything a patient reads about their course, in plain words (second person, no
+# IPT terms). Codes of model choices are spelled out as strings: models import
+# this module, not the other way round.
+
+# The problem areas under everyday names (after WHO Group IPT's plain-language
+# names: grief, disputes, life changes, loneliness). The one-line explanation
+# is AREA_GUIDES[area].patient_explanation.
+AREA_NAME_FOR_PATIENTS: dict[str, str] = {
+    ProblemArea.GRIEF: "Losing someone close",
+    ProblemArea.ROLE_DISPUTE: "A disagreement with someone important",
+    ProblemArea.ROLE_TRANSITION: "A big change in your life",
+    ProblemArea.INTERPERSONAL_DEFICITS: "Feeling connected to people",
+}
+
+# How a between-session task went (TherapySession.TaskOutcome codes).
+TASK_OUTCOME_FOR_PATIENTS: dict[str, str] = {
+    "done": "Done",
+    "partly": "Partly done",
+    "not_done": "Not done this time",
+    "n_a": "No longer needed",
+}
+
+# What was agreed at the end of the course (Course.Continuation codes).
+CONTINUATION_FOR_PATIENTS: dict[str, str] = {
+    "none": "You and your therapist agreed that you do not need more sessions for now.",
+    "maintenance": "You and your therapist agreed to keep meeting now and then, to help you stay well.",
+    "referral": "Your therapist is arranging further support for you with another service.",
+    "other_treatment": "You and your therapist agreed to try a different kind of help.",
+}
+
+COURSE_ENDED_FOR_PATIENTS: dict[str, tuple[str, str]] = {
+    # course status: (what happened, what comes next when nothing more specific was agreed)
+    "completed": (
+        "You have finished your course of therapy. Well done for all the work you put in.",
+        "If things start to slip, look at your plan for staying well, and contact the clinic "
+        "or your GP if you need to.",
+    ),
+    "discontinued": (
+        "Your course of therapy has ended.",
+        "If you would like support again, contact the clinic or your GP.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PatientPosition:
+    """Where a patient is in their course, in plain words for the portal."""
+
+    status: str  # the course's status: "active", "completed" or "discontinued"
+    planned_sessions: int
+    sessions_done: int
+    phase: Phase | None  # None once the course has ended
+    phase_name: str
+    purpose: str  # what this part of the course is for
+    next_step: str  # what comes next
+    sessions_left: str
+
+    @property
+    def has_started(self) -> bool:
+        return self.sessions_done > 0
+
+    @property
+    def has_ended(self) -> bool:
+        return self.status != "active"
+
+
+def sessions_left_for_patients(planned_sessions: int, sessions_done: int) -> str:
+    """How many sessions are left of an active course ("5 sessions to go"), in plain words."""
+    if sessions_done == 0:
+        return f"{planned_sessions} sessions are planned."
+    remaining = planned_sessions - sessions_done
+    if remaining > 1:
+        return f"{remaining} sessions to go."
+    if remaining == 1:
+        return "One planned session to go."
+    if remaining == 0:
+        return "You have had all your planned sessions."
+    return "Your planned sessions are done; these extra sessions help you keep well."
+
+
+def patient_position(
+    *,
+    status: str,
+    planned_sessions: int,
+    sessions_done: int,
+    last_session_phase: str | None,
+    initial_closed: bool,
+    continuation: str = "",
+) -> PatientPosition:
+    """The portal's "My therapy": session k of N, the phase, what it is for and what comes next.
+
+    Before the first session the course is in its initial phase ("getting
+    started"); once it has ended there is no phase, and what comes next is
+    what was agreed at the end (the continuation decision) if anything was.
+    """
+    if status in COURSE_ENDED_FOR_PATIENTS:
+        what, next_step = COURSE_ENDED_FOR_PATIENTS[status]
+        return PatientPosition(
+            status=status,
+            planned_sessions=planned_sessions,
+            sessions_done=sessions_done,
+            phase=None,
+            phase_name="Course finished" if status == "completed" else "Course ended",
+            purpose=what,
+            next_step=CONTINUATION_FOR_PATIENTS.get(continuation, next_step),
+            sessions_left="",
+        )
+    phase = current_phase(last_session_phase, initial_closed=initial_closed)
+    purpose, next_step = PHASE_FOR_PATIENTS[phase]
+    return PatientPosition(
+        status=status,
+        planned_sessions=planned_sessions,
+        sessions_done=sessions_done,
+        phase=phase,
+        phase_name=PHASE_NAME_FOR_PATIENTS[phase],
+        purpose=purpose,
+        next_step=next_step,
+        sessions_left=sessions_left_for_patients(planned_sessions, sessions_done),
+    )

@@ -186,3 +186,58 @@ def is_case(instrument: str, total: int) -> bool:
 def band_label(band: str) -> str:
     """Human label of a band code."""
     return Band(band).label
+
+
+# --- The patient portal ------------------------------------------------------------
+# Plain words about a patient's own totals. Never item answers: the portal shows
+# totals and bands only, and never anything about item 9.
+
+ABOUT_FOR_PATIENTS: dict[str, str] = {
+    Instrument.PHQ9: (
+        "The PHQ-9 asks about nine common signs of depression over the last two weeks. "
+        "Scores go from 0 to 27: lower means fewer or milder signs."
+    ),
+    Instrument.GAD7: (
+        "The GAD-7 asks about seven common signs of anxiety over the last two weeks. "
+        "Scores go from 0 to 21: lower means fewer or milder signs."
+    ),
+}
+
+
+def patient_reading(instrument: str, totals: list[int]) -> tuple[str, ...]:
+    """What a patient's totals (first to latest) say, as plain sentences for the portal.
+
+    The change since the first score is called big only when it is reliable
+    (RELIABLE_CHANGE); smaller moves are described as the week-to-week ups and
+    downs they may be. A reliable rise asks the patient to talk it over.
+    """
+    _check_instrument(instrument)
+    if not totals:
+        return ()
+    first, latest = totals[0], totals[-1]
+    band = band_label(band_for(instrument, latest)).lower()
+    where = f"Your latest score, {latest}, is in the {band} range."
+    if len(totals) == 1:
+        return (f"Your first score was {latest}, in the {band} range. Later scores are compared with it.",)
+    change = outcome(instrument, first, latest)
+    if change.reliable_improvement:
+        said = f"Your score has come down from {first} to {latest} since you started — that is a big change."
+    elif latest < first:
+        said = (
+            f"Your score has come down a little, from {first} to {latest}. Scores go up and down "
+            "from week to week, so the overall direction matters more than any one week."
+        )
+    elif latest == first:
+        said = f"Your score is {latest}, the same as when you started."
+    elif change.reliable_deterioration:
+        said = (
+            f"Your score has gone up from {first} to {latest} since you started. Please talk about "
+            "this with your therapist at your next session, or contact the clinic sooner if you "
+            "are worried about how you feel."
+        )
+    else:
+        said = (
+            f"Your score has gone up a little, from {first} to {latest}. Scores go up and down "
+            "from week to week; your therapist will look at this with you."
+        )
+    return (said, where)

@@ -25,7 +25,7 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     [
         ("demo-therapist", "/therapist/", "My patients", "Therapist"),
         ("demo-admin", "/clinic/", "patients", "Clinic admin"),
-        ("demo-patient", "/portal/", "My goals", "Patient"),
+        ("demo-patient", "/portal/", "My therapy", "Patient"),
     ],
 )
 def test_each_role_signs_in_to_its_home_and_out(
@@ -37,7 +37,7 @@ def test_each_role_signs_in_to_its_home_and_out(
     expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
     expect(page.get_by_test_id("signed-in-as")).to_contain_text(role_label)
     if username == "demo-patient":
-        expect(page.get_by_test_id("portal-goals").locator("li").first).to_be_visible()
+        expect(page.get_by_test_id("portal-position")).to_contain_text("Session 7 of 12")
     else:
         expect(page.get_by_test_id("patient-list").locator("tbody tr").first).to_be_visible()
     assert_accessible(page)
