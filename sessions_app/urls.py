@@ -5,31 +5,15 @@ Each views module owns its routes; this file only puts them together.
 
 from django.urls import path
 
-from sessions_app.views import (
-    account,
-    activation,
-    clinic,
-    clinic_accounts,
-    clinic_records,
-    common,
-    course,
-    initial,
-    portal,
-    session,
-    therapist,
-)
+from sessions_app.views import clinic, common, course, initial, portal, session, therapist
 
 urlpatterns = [
     path("", common.home, name="home"),
+    path("clinic/", clinic.home, name="clinic-home"),
     path("patients/<uuid:public_id>/", common.patient_detail, name="patient-detail"),
-    *clinic.urlpatterns,
     *therapist.urlpatterns,
     *course.urlpatterns,
     *initial.urlpatterns,
     *session.urlpatterns,
     *portal.urlpatterns,
-    *clinic_accounts.urlpatterns,
-    *clinic_records.urlpatterns,
-    *activation.urlpatterns,
-    *account.urlpatterns,
 ]
