@@ -54,17 +54,21 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "csp",  # django-csp: its system checks flag settings from before 4.0
     "sessions_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "sessions_app.cache_middleware.NoStoreMiddleware",
+    "sessions_app.audit_middleware.DeniedAccessAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -176,6 +180,48 @@ if REDIS_URL:
 if env_flag("IPT_BENCH_QUERY_COUNT", default=False):
     MIDDLEWARE.insert(0, "sessions_app.query_count.QueryCountHeaderMiddleware")
 X_FRAME_OPTIONS = "DENY"
+
+# --- Transport and headers (issue 5) ---------------------------------------------------------------
+# One switch for everything that assumes TLS terminated by a proxy in front of
+# the app: on unless DEBUG, so production cannot forget it; tests and `make run`
+# (plain http on 127.0.0.1) turn it off. `check --deploy` in CI proves the
+# production values (README, "Configuration").
+HTTPS = env_flag("DJANGO_HTTPS", default=not DEBUG)
+if HTTPS:
+    # The proxy must set (overwrite) X-Forwarded-Proto; the app then trusts it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Load-balancer health checks may come over plain http from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)  # one year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_flag("DJANGO_HSTS_PRELOAD", default=True)
+    # __Host- cookies: Secure, no Domain, Path=/ -- a sibling subdomain cannot set or shadow them.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
+# Django 5.2 defaults, spelled out because tests and reviewers rely on them.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4), on everywhere, tests included: no inline
+# script or style anywhere (tests/test_headers.py scans the templates), no third
+# party. `data:` images only because Bootstrap's CSS draws its form icons with them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

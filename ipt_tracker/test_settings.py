@@ -8,6 +8,9 @@ database, so the same suite runs on SQLite and on PostgreSQL.
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use")
+# The test client and live server speak plain http; tests/test_headers.py checks
+# the HTTPS settings by loading the real settings with production values.
+os.environ.setdefault("DJANGO_HTTPS", "false")
 
 from ipt_tracker.settings import *  # noqa: F403
 

@@ -123,13 +123,26 @@ def audit_events_for(user: User) -> models.QuerySet[AuditEvent]:
     return AuditEvent.objects.none()
 
 
+class OutOfScope(Http404):
+    """404 for a row that is missing or outside the user's scope (the two look the same).
+
+    Carries what was asked for, so that the DENIED audit row written by
+    `audit_middleware` can name it; the response itself says nothing more.
+    """
+
+    def __init__(self, model: type[models.Model], public_id: UUID | str) -> None:
+        super().__init__("No such record.")
+        self.object_type = model.__name__
+        self.object_id = str(public_id)[:64]
+
+
 def get_or_404(queryset: models.QuerySet[M], public_id: UUID | str) -> M:
     """The row with this public id within the scope, else 404 (missing, foreign or malformed)."""
     try:
         return queryset.get(public_id=public_id)
     except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
         # A malformed UUID raises ValidationError from the field: still just "not found".
-        raise Http404("No such record.") from exc
+        raise OutOfScope(queryset.model, public_id) from exc
 
 
 def require_treating_therapist(user: User, patient: Patient) -> None:

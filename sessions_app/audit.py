@@ -3,6 +3,8 @@ never clinical content."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.http import HttpRequest
 
@@ -11,6 +13,39 @@ from sessions_app.models import AuditEvent, Patient, User
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _event(
+    request: HttpRequest,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    patient: Patient | None = None,
+    user: User | None = None,
+    username: str = "",
+    object_type: str = "",
+    object_id: str = "",
+) -> AuditEvent:
+    """An unsaved audit row for `request` (see `record`)."""
+    actor = user if user is not None else getattr(request, "user", None)
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    clinic_id = actor.clinic_id if actor else None
+    if actor is None and username:
+        # A failed login names an account, not a signed-in user: file the row
+        # under that account's clinic so its admin sees attempts on their staff.
+        clinic_id = User.objects.filter(username=username[:150]).values_list("clinic_id", flat=True).first()
+    return AuditEvent(
+        user=actor,
+        username=actor.username if actor else username[:150],
+        role=actor.role if actor else "",
+        clinic_id=clinic_id,
+        action=action,
+        object_type=object_type or (type(obj).__name__ if obj is not None else ""),
+        object_id=object_id or str(getattr(obj, "public_id", "") or ""),
+        patient_public_id=patient.public_id if patient is not None else None,
+        ip=client_ip(request),
+        path=request.path[:500],
+    )
 
 
 def record(
@@ -22,19 +57,37 @@ def record(
     user: User | None = None,
     username: str = "",
     object_type: str = "",
+    object_id: str = "",
 ) -> AuditEvent:
     """Append one audit row for `request`."""
-    actor = user if user is not None else request.user
-    actor = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
-        user=actor,
-        username=actor.username if actor else username[:150],
-        role=actor.role if actor else "",
-        clinic_id=actor.clinic_id if actor else None,
-        action=action,
-        object_type=object_type or (type(obj).__name__ if obj is not None else ""),
-        object_id=str(getattr(obj, "public_id", "") or ""),
-        patient_public_id=patient.public_id if patient is not None else None,
-        ip=client_ip(request),
-        path=request.path[:500],
+    event = _event(
+        request,
+        action,
+        obj,
+        patient=patient,
+        user=user,
+        username=username,
+        object_type=object_type,
+        object_id=object_id,
     )
+    event.save()
+    return event
+
+
+def record_list(
+    request: HttpRequest, patients: Iterable[Patient], *, object_type: str = "Patient"
+) -> list[AuditEvent]:
+    """Record what a list page showed: one LIST row per patient listed, in one INSERT.
+
+    Per-patient rows let the patient's own access history and the admin's
+    patient filter find list views too. An empty list still leaves one row
+    (no patient), so the page's query count does not depend on its content.
+    """
+    events = [
+        _event(request, AuditEvent.Action.LIST, object_type=object_type, patient=patient)
+        for patient in patients
+    ] or [_event(request, AuditEvent.Action.LIST, object_type=object_type)]
+    for event in events:
+        if event.patient_public_id is not None and object_type == "Patient":
+            event.object_id = str(event.patient_public_id)
+    return AuditEvent.objects.bulk_create(events)

@@ -165,7 +165,7 @@ def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rows = [dashboard_row(patient, today=today) for patient in page.object_list]
 
-    audit.record(request, AuditEvent.Action.LIST, object_type="Patient")
+    audit.record_list(request, page.object_list)
     context = {
         "form": form,
         "filters": filters,
