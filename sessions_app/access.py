@@ -31,6 +31,7 @@ from sessions_app.models import (
     MeasureResponse,
     Patient,
     ProblemAreaFocus,
+    Reassignment,
     RelationshipEntry,
     SessionAddendum,
     TherapySession,
@@ -117,6 +118,26 @@ def therapists_for(user: User) -> models.QuerySet[User]:
     return User.objects.filter(clinic_id=user.clinic_id, role=User.Role.THERAPIST)
 
 
+def staff_for(user: User) -> models.QuerySet[User]:
+    """Staff accounts (therapists and clinic admins, active or not) a clinic admin manages: their clinic's."""
+    if not user.is_authenticated or not user.is_active or not user.is_clinic_admin or user.clinic_id is None:
+        return User.objects.none()
+    return User.objects.filter(
+        clinic_id=user.clinic_id, role__in=[User.Role.THERAPIST, User.Role.CLINIC_ADMIN], is_superuser=False
+    )
+
+
+def reassignments_for(user: User) -> models.QuerySet[Reassignment]:
+    if user.is_authenticated and user.is_patient:
+        # Staff decisions about who treats whom are not portal content.
+        return Reassignment.objects.none()
+    return _scoped(
+        Reassignment.objects.select_related("from_therapist", "to_therapist", "reassigned_by"),
+        user,
+        "patient__",
+    )
+
+
 def audit_events_for(user: User) -> models.QuerySet[AuditEvent]:
     if user.is_authenticated and user.is_active and user.is_clinic_admin:
         return AuditEvent.objects.filter(clinic_id=user.clinic_id)
@@ -143,6 +164,15 @@ def get_or_404(queryset: models.QuerySet[M], public_id: UUID | str) -> M:
     except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
         # A malformed UUID raises ValidationError from the field: still just "not found".
         raise OutOfScope(queryset.model, public_id) from exc
+
+
+def require_portal_account_manager(user: User, patient: Patient) -> None:
+    """Portal accounts are given by the clinic admin or the patient's own therapist: 403 otherwise.
+
+    Call only with a patient that came through `patients_for(user)`.
+    """
+    if not (user.is_clinic_admin or (user.is_therapist and patient.therapist_id == user.pk)):
+        raise PermissionDenied("Only the clinic admin or the patient's therapist can manage portal access.")
 
 
 def require_treating_therapist(user: User, patient: Patient) -> None:

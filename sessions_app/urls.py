@@ -5,7 +5,18 @@ Each views module owns its routes; this file only puts them together.
 
 from django.urls import path
 
-from sessions_app.views import clinic, common, course, initial, portal, session, therapist
+from sessions_app.views import (
+    activation,
+    clinic,
+    clinic_accounts,
+    clinic_records,
+    common,
+    course,
+    initial,
+    portal,
+    session,
+    therapist,
+)
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -15,5 +26,8 @@ urlpatterns = [
     *course.urlpatterns,
     *initial.urlpatterns,
     *session.urlpatterns,
+    *clinic_accounts.urlpatterns,
+    *clinic_records.urlpatterns,
+    *activation.urlpatterns,
     *portal.urlpatterns,
 ]

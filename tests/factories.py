@@ -224,3 +224,18 @@ class DiscontinuedCourseFactory(CourseFactory):
     status = Course.Status.DISCONTINUED
     end_date = factory.LazyAttribute(lambda c: c.start_date + dt.timedelta(weeks=4))
     end_reason = "Moved out of the area."
+
+
+# --- Running the clinic (issue 4) ----------------------------------------------------------------------
+
+
+class ReassignmentFactory(DjangoModelFactory):
+    class Meta:
+        model = "sessions_app.Reassignment"
+
+    course = factory.SubFactory(CourseFactory)
+    patient = factory.SelfAttribute("course.patient")
+    from_therapist = factory.SelfAttribute("course.therapist")
+    to_therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..patient.clinic"))
+    reason = "Therapist on long-term leave."
+    reassigned_by = factory.SubFactory(ClinicAdminFactory, clinic=factory.SelfAttribute("..patient.clinic"))

@@ -350,9 +350,10 @@ def test_focus_warnings_are_shown(client, therapist, course):
 #   8. SELECT the inventory
 #   9. SELECT the questionnaires of the course
 #  10. SELECT the contract revisions, with who revised them joined
-#  11. INSERT the "view" audit row
-#  12. SELECT the user's clinic, for the header in base.html
-COURSE_PAGE_QUERIES = 12
+#  11. SELECT the reassignments of the course, with the three people joined
+#  12. INSERT the "view" audit row
+#  13. SELECT the user's clinic, for the header in base.html
+COURSE_PAGE_QUERIES = 13
 
 
 @pytest.mark.parametrize("n_sessions", [2, 16])

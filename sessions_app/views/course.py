@@ -99,6 +99,8 @@ def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     # Reached through the scoped course: access.py has no scoping function of its own for revisions.
     revisions = list(course.contract_revisions.select_related("revised_by"))
 
+    reassignments = list(access.reassignments_for(user).filter(course=course))
+
     attended = [s for s in sessions if s.attendance == TherapySession.Attendance.ATTENDED]
     last_attended = attended[-1] if attended else None
     initial_closed = course.middle_phase_started_on is not None
@@ -139,6 +141,7 @@ def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "measures": scores,
         "score_rows": score_rows(scores),
         "revisions": revisions,
+        "reassignments": reassignments,
         "sessions_done": len(attended),
         "progress_percent": min(100, round(100 * len(attended) / course.planned_sessions)),
         "phase": phase,
