@@ -535,8 +535,8 @@ def current_phase(last_session_phase: str | None, *, initial_closed: bool) -> Ph
 # is AREA_GUIDES[area].patient_explanation.
 AREA_NAME_FOR_PATIENTS: dict[str, str] = {
     ProblemArea.GRIEF: "Losing someone close",
-    ProblemArea.ROLE_DISPUTE: "A disagreement with someone important",
-    ProblemArea.ROLE_TRANSITION: "A big change in your life",
+    ProblemArea.ROLE_DISPUTE: "Getting along with someone important",
+    ProblemArea.ROLE_TRANSITION: "Life changes",
     ProblemArea.INTERPERSONAL_DEFICITS: "Feeling connected to people",
 }
 
