@@ -7,6 +7,7 @@ from django.urls import path
 
 from sessions_app.views import (
     activation,
+    audit_log,
     clinic,
     clinic_accounts,
     clinic_records,
@@ -30,4 +31,5 @@ urlpatterns = [
     *clinic_records.urlpatterns,
     *activation.urlpatterns,
     *portal.urlpatterns,
+    *audit_log.urlpatterns,
 ]
