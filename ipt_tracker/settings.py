@@ -5,6 +5,7 @@ environment variable (see README, "Configuration"). Defaults are the safe ones:
 DEBUG is off, and without DEBUG a SECRET_KEY must be given.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -55,6 +56,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "csp",  # django-csp: its system checks flag settings from before 4.0
+    "axes",  # sign-in lockout (see "Authentication and sessions" below)
+    "django_otp",  # two-factor authentication: TOTP apps and one-time backup codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "sessions_app",
 ]
 
@@ -66,12 +71,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): second factor done
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "sessions_app.cache_middleware.NoStoreMiddleware",
     "sessions_app.audit_middleware.DeniedAccessAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # After MessageMiddleware (they leave a message) and LoginRequiredMiddleware (process_view order).
+    "sessions_app.auth_middleware.SessionLifetimeMiddleware",
+    "sessions_app.auth_middleware.TwoFactorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked-out page
 ]
 
 ROOT_URLCONF = "ipt_tracker.urls"
@@ -87,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sessions_app.context_processors.session_timeout",
             ],
         },
     },
@@ -180,6 +191,49 @@ if REDIS_URL:
 if env_flag("IPT_BENCH_QUERY_COUNT", default=False):
     MIDDLEWARE.insert(0, "sessions_app.query_count.QueryCountHeaderMiddleware")
 X_FRAME_OPTIONS = "DENY"
+
+# --- Authentication and sessions (issue 5) ---------------------------------------------------------
+# Passwords: Argon2 and the validators are above (PASSWORD_HASHERS, AUTH_PASSWORD_VALIDATORS).
+# axes' backend goes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: 5 failures for a username (from anywhere) or for a username from one
+# address lock it for 15 minutes; attempts during the lock do not extend it,
+# and a successful sign-in clears the count. 429 Too Many Requests: it is a
+# rate limit, not a permission question.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "sessions_app.views.account.locked_out"  # templates/registration/locked_out.html
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in our own audit trail
+# Client address behind a reverse proxy: how many proxies of ours append to
+# X-Forwarded-For (0 = the app faces clients directly). sessions_app/client_ip.py.
+IPT_TRUSTED_PROXY_COUNT = env.int("IPT_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "sessions_app.client_ip.client_ip"
+
+# Two-factor authentication (django-otp): required for therapists, clinic
+# admins and superusers unless turned off; off by default only with DEBUG
+# (`make run`'s demo). Patients may always turn it on. sessions_app/two_factor.py.
+IPT_REQUIRE_2FA = env_flag("IPT_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "IPT Tracker"
+
+# Sessions: 15 minutes idle, sliding with activity, gone when the browser
+# closes, and at most 12 hours after sign-in whatever the activity. The
+# sliding is auth_middleware.SessionLifetimeMiddleware's: it saves the session
+# once a minute at most (IPT_SESSION_TOUCH_SECONDS) instead of on every request
+# (SESSION_SAVE_EVERY_REQUEST would be a database write per page view).
+# Pages warn IPT_SESSION_WARNING_SECONDS before the idle limit (static/js/idle.js).
+SESSION_COOKIE_AGE = 15 * 60
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+IPT_SESSION_TOUCH_SECONDS = 60
+IPT_SESSION_MAX_AGE = 12 * 60 * 60
+IPT_SESSION_WARNING_SECONDS = 2 * 60
 
 # --- Transport and headers (issue 5) ---------------------------------------------------------------
 # One switch for everything that assumes TLS terminated by a proxy in front of

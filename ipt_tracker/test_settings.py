@@ -11,6 +11,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 # The test client and live server speak plain http; tests/test_headers.py checks
 # the HTTPS settings by loading the real settings with production values.
 os.environ.setdefault("DJANGO_HTTPS", "false")
+# Two-factor sign-in is optional in tests, so that force_login and the browser
+# journeys work as they are; tests/test_auth_two_factor.py turns it on explicitly.
+os.environ.setdefault("IPT_REQUIRE_2FA", "false")
 
 from ipt_tracker.settings import *  # noqa: F403
 

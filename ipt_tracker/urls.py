@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from sessions_app.auth_middleware import two_factor_exempt
 from sessions_app.forms.auth import LoginForm
 from sessions_app.views.common import healthz
 
@@ -13,7 +14,8 @@ auth_urls = [
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Signing out needs no second factor: someone stuck at the code page can leave.
+    path("logout/", two_factor_exempt(auth_views.LogoutView.as_view()), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

@@ -15,6 +15,7 @@ A row outside the scope is answered exactly like a missing row: 404.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TypeVar
 from uuid import UUID
 
@@ -22,11 +23,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from sessions_app.models import (
     AuditEvent,
     Course,
     Goal,
+    EmergencyAccess,
     GoalReview,
     MeasureResponse,
     Patient,
@@ -46,7 +49,12 @@ def _patient_scope(user: User, prefix: str = "") -> Q | None:
     if not user.is_authenticated or not user.is_active or user.clinic_id is None:
         return None
     if user.is_therapist:
-        return Q(**{f"{prefix}therapist": user, f"{prefix}clinic_id": user.clinic_id})
+        # Their caseload, and the patients of their clinic they opened in an
+        # emergency while that access lasts: read-only, as every write also
+        # needs `require_treating_therapist`.
+        return Q(**{f"{prefix}clinic_id": user.clinic_id}) & (
+            Q(**{f"{prefix}therapist": user}) | Q(**{f"{prefix}pk__in": _emergency_patient_ids(user)})
+        )
     if user.is_clinic_admin:
         return Q(**{f"{prefix}clinic_id": user.clinic_id})
     if user.is_patient:
@@ -55,6 +63,11 @@ def _patient_scope(user: User, prefix: str = "") -> Q | None:
 
 
 def _scoped(queryset: models.QuerySet[M], user: User, prefix: str) -> models.QuerySet[M]:
+def _emergency_patient_ids(user: User) -> models.QuerySet:
+    """Ids of the patients `user` holds unexpired emergency access to (a subquery, not a query)."""
+    return EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
     scope = _patient_scope(user, prefix)
     return queryset.none() if scope is None else queryset.filter(scope)
 
@@ -64,6 +77,18 @@ def patients_for(user: User) -> models.QuerySet[Patient]:
 
 
 def courses_for(user: User) -> models.QuerySet[Course]:
+def caseload_for(user: User) -> models.QuerySet[Patient]:
+    """The patients a user looks after: `patients_for` without emergency access.
+
+    For lists that mean "my patients" (the therapist's dashboard): a patient
+    opened in an emergency is reachable, not part of the caseload.
+    """
+    patients = patients_for(user)
+    if user.is_authenticated and user.is_therapist:
+        patients = patients.filter(therapist=user)
+    return patients
+
+
     return _scoped(Course.objects.select_related("patient", "therapist"), user, "patient__")
 
 
@@ -152,6 +177,46 @@ class OutOfScope(Http404):
     """
 
     def __init__(self, model: type[models.Model], public_id: UUID | str) -> None:
+def emergency_accesses_for(user: User) -> models.QuerySet[EmergencyAccess]:
+    """Emergency ("break the glass") grants: a therapist sees their own, a clinic admin their clinic's."""
+    if not user.is_authenticated or not user.is_active or user.clinic_id is None:
+        return EmergencyAccess.objects.none()
+    grants = EmergencyAccess.objects.select_related("user", "patient")
+    grants = grants.filter(patient__clinic_id=user.clinic_id)
+    if user.is_therapist:
+        return grants.filter(user=user)
+    if user.is_clinic_admin:
+        return grants
+    return EmergencyAccess.objects.none()
+
+
+def emergency_accesses_to_review(user: User, *, days: int = 7) -> models.QuerySet[EmergencyAccess]:
+    """For the clinic admin's dashboard: grants still running, or started in the last `days` days."""
+    now = timezone.now()
+    return emergency_accesses_for(user).filter(
+        Q(expires_at__gt=now) | Q(started_at__gte=now - timedelta(days=days))
+    )
+
+
+def emergency_candidates(
+    user: User, *, given_name: str, family_name: str, date_of_birth: date
+) -> models.QuerySet[Patient]:
+    """The patients of a therapist's clinic with exactly this name and date of birth.
+
+    The only way to reach a patient outside one's caseload: nothing partial
+    or fuzzy matches, so it cannot be used to browse the clinic's patients.
+    Case and surrounding spaces do not matter.
+    """
+    if not (user.is_authenticated and user.is_active and user.is_therapist and user.clinic_id):
+        return Patient.objects.none()
+    return Patient.objects.filter(
+        clinic_id=user.clinic_id,
+        given_name__iexact=given_name.strip(),
+        family_name__iexact=family_name.strip(),
+        date_of_birth=date_of_birth,
+    )
+
+
         super().__init__("No such record.")
         self.object_type = model.__name__
         self.object_id = str(public_id)[:64]

@@ -751,3 +751,39 @@ class Reassignment(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.patient} reassigned on {self.at:%d %b %Y}"
+
+
+class EmergencyAccess(PublicIdModel):
+    """"Break the glass": a therapist reads a patient outside their caseload, with a reason (issue 5).
+
+    Read-only and time-boxed: `access.py` widens the therapist's read scope to
+    the patient while `expires_at` is ahead; every write still needs the
+    treating therapist. The clinic admin sees each grant on their dashboard
+    and the audit trail has an EMERGENCY_ACCESS row for it.
+    """
+
+    DURATION = timedelta(hours=4)
+    REASON_MIN_LENGTH = 20
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="emergency_accesses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField()
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "expires_at"]),
+            models.Index(fields=["patient", "expires_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="emergency_access_ends_after_start",
+                condition=Q(expires_at__gt=models.F("started_at")),
+                violation_error_message="Emergency access must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access by {self.user} to {self.patient} from {self.started_at:%d %b %Y %H:%M}"

@@ -6,13 +6,14 @@ Each views module owns its routes; this file only puts them together.
 from django.urls import path
 
 from sessions_app.views import (
+    account,
     activation,
-    audit_log,
     clinic,
     clinic_accounts,
     clinic_records,
     common,
     course,
+    emergency,
     initial,
     portal,
     session,
@@ -31,5 +32,6 @@ urlpatterns = [
     *clinic_records.urlpatterns,
     *activation.urlpatterns,
     *portal.urlpatterns,
-    *audit_log.urlpatterns,
+    *account.urlpatterns,
+    *emergency.urlpatterns,
 ]
