@@ -8,6 +8,7 @@ from django.urls import path
 from sessions_app.views import (
     account,
     activation,
+    audit_log,
     clinic,
     clinic_accounts,
     clinic_records,
@@ -16,6 +17,7 @@ from sessions_app.views import (
     emergency,
     initial,
     portal,
+    portal_access,
     session,
     therapist,
 )
@@ -34,4 +36,6 @@ urlpatterns = [
     *portal.urlpatterns,
     *account.urlpatterns,
     *emergency.urlpatterns,
+    *audit_log.urlpatterns,
+    *portal_access.urlpatterns,
 ]
