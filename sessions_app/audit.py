@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from django.db import models
 from django.http import HttpRequest
 
+import sessions_app.client_ip
 from sessions_app.models import AuditEvent, Patient, User
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    # The same address django-axes counts failures against (trusted proxies only).
+    return sessions_app.client_ip.client_ip(request)
 
 
 def _event(
