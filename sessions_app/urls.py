@@ -15,6 +15,7 @@ from sessions_app.views import (
     common,
     course,
     emergency,
+    history,
     initial,
     portal,
     portal_access,
@@ -38,4 +39,5 @@ urlpatterns = [
     *emergency.urlpatterns,
     *audit_log.urlpatterns,
     *portal_access.urlpatterns,
+    *history.urlpatterns,
 ]
