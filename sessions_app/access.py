@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from sessions_app.models import (
     AuditEvent,
+    ContractRevision,
     Course,
-    Goal,
     EmergencyAccess,
+    Goal,
     GoalReview,
     MeasureResponse,
     Patient,
@@ -62,12 +63,12 @@ def _patient_scope(user: User, prefix: str = "") -> Q | None:
     return None
 
 
-def _scoped(queryset: models.QuerySet[M], user: User, prefix: str) -> models.QuerySet[M]:
 def _emergency_patient_ids(user: User) -> models.QuerySet:
     """Ids of the patients `user` holds unexpired emergency access to (a subquery, not a query)."""
     return EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
 
 
+def _scoped(queryset: models.QuerySet[M], user: User, prefix: str) -> models.QuerySet[M]:
     scope = _patient_scope(user, prefix)
     return queryset.none() if scope is None else queryset.filter(scope)
 
@@ -76,7 +77,6 @@ def patients_for(user: User) -> models.QuerySet[Patient]:
     return _scoped(Patient.objects.all(), user, "")
 
 
-def courses_for(user: User) -> models.QuerySet[Course]:
 def caseload_for(user: User) -> models.QuerySet[Patient]:
     """The patients a user looks after: `patients_for` without emergency access.
 
@@ -89,6 +89,7 @@ def caseload_for(user: User) -> models.QuerySet[Patient]:
     return patients
 
 
+def courses_for(user: User) -> models.QuerySet[Course]:
     return _scoped(Course.objects.select_related("patient", "therapist"), user, "patient__")
 
 
@@ -108,6 +109,13 @@ def addenda_for(user: User) -> models.QuerySet[SessionAddendum]:
     if user.is_authenticated and user.is_patient:
         return SessionAddendum.objects.none()
     return _scoped(SessionAddendum.objects.all(), user, "session__course__patient__")
+
+
+def contract_revisions_for(user: User) -> models.QuerySet[ContractRevision]:
+    # The reason for a revision is a clinical note between staff: not for the portal.
+    if user.is_authenticated and user.is_patient:
+        return ContractRevision.objects.none()
+    return _scoped(ContractRevision.objects.all(), user, "course__patient__")
 
 
 def goals_for(user: User) -> models.QuerySet[Goal]:
@@ -169,14 +177,6 @@ def audit_events_for(user: User) -> models.QuerySet[AuditEvent]:
     return AuditEvent.objects.none()
 
 
-class OutOfScope(Http404):
-    """404 for a row that is missing or outside the user's scope (the two look the same).
-
-    Carries what was asked for, so that the DENIED audit row written by
-    `audit_middleware` can name it; the response itself says nothing more.
-    """
-
-    def __init__(self, model: type[models.Model], public_id: UUID | str) -> None:
 def emergency_accesses_for(user: User) -> models.QuerySet[EmergencyAccess]:
     """Emergency ("break the glass") grants: a therapist sees their own, a clinic admin their clinic's."""
     if not user.is_authenticated or not user.is_active or user.clinic_id is None:
@@ -217,6 +217,14 @@ def emergency_candidates(
     )
 
 
+class OutOfScope(Http404):
+    """404 for a row that is missing or outside the user's scope (the two look the same).
+
+    Carries what was asked for, so that the DENIED audit row written by
+    `audit_middleware` can name it; the response itself says nothing more.
+    """
+
+    def __init__(self, model: type[models.Model], public_id: UUID | str) -> None:
         super().__init__("No such record.")
         self.object_type = model.__name__
         self.object_id = str(public_id)[:64]

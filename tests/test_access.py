@@ -241,3 +241,14 @@ def test_require_treating_therapist_refuses_others(persona, patient, request):
 
 def test_require_treating_therapist_passes_the_treating_therapist(therapist, patient):
     assert access.require_treating_therapist(therapist, patient) is None
+
+
+def test_contract_revisions_are_scoped_like_their_course(
+    therapist, other_therapist, clinic_admin, other_clinic_admin, patient_user, course
+):
+    revision = factories.ContractRevisionFactory(course=course)
+    assert list(access.contract_revisions_for(therapist)) == [revision]
+    assert list(access.contract_revisions_for(clinic_admin)) == [revision]
+    assert list(access.contract_revisions_for(other_therapist)) == []
+    assert list(access.contract_revisions_for(other_clinic_admin)) == []
+    assert list(access.contract_revisions_for(patient_user)) == []

@@ -96,8 +96,7 @@ def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         .filter(Q(course=course) | Q(session__course=course))
         .order_by("taken_on", "created_at")
     )
-    # Reached through the scoped course: access.py has no scoping function of its own for revisions.
-    revisions = list(course.contract_revisions.select_related("revised_by"))
+    revisions = list(access.contract_revisions_for(user).filter(course=course).select_related("revised_by"))
 
     reassignments = list(access.reassignments_for(user).filter(course=course))
 
