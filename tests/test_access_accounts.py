@@ -111,9 +111,13 @@ def test_reassignments_for(request, graph, name):
     assert {labels[r.pk] for r in access.reassignments_for(user)} == REASSIGNMENTS.get(name, set())
 
 
-def test_reassignments_follow_the_patient_not_the_row(therapist, other_therapist, clinic_admin, patient, course):
+def test_reassignments_follow_the_patient_not_the_row(
+    therapist, other_therapist, clinic_admin, patient, course
+):
     # After a move the row is about the new therapist's patient: the old therapist no longer sees it.
-    row = factories.ReassignmentFactory(course=course, to_therapist=other_therapist, reassigned_by=clinic_admin)
+    row = factories.ReassignmentFactory(
+        course=course, to_therapist=other_therapist, reassigned_by=clinic_admin
+    )
     patient.therapist = other_therapist
     patient.save()
     assert list(access.reassignments_for(other_therapist)) == [row]
