@@ -42,8 +42,12 @@ clean:
 # `make serve`: DEBUG off, gunicorn on 127.0.0.1:$(PORT) with $(WEB_CONCURRENCY) sync workers, static
 # files collected for WhiteNoise, PostgreSQL when DATABASE_URL is set. Without DJANGO_SECRET_KEY a random
 # key is generated once into var/secret_key (mode 600) so a local production run needs no setup.
+# DJANGO_HTTPS=false because this serves plain http on 127.0.0.1: with the production default (true) every
+# request would be redirected to https and cookies would be Secure-only. Behind a TLS-terminating proxy run
+# `make serve DJANGO_HTTPS=true` (docs/deploy.md). Everything else stays as in production.
 PORT ?= 8000
 WEB_CONCURRENCY ?= 2
+DJANGO_HTTPS ?= false
 SECRET_KEY_FILE := var/secret_key
 
 $(SECRET_KEY_FILE):
@@ -53,7 +57,7 @@ $(SECRET_KEY_FILE):
 
 serve: $(VENV)/.installed
 	@if [ -z "$$DJANGO_SECRET_KEY" ]; then $(MAKE) --no-print-directory $(SECRET_KEY_FILE); fi
-	export DJANGO_DEBUG=false PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY); \
+	export DJANGO_DEBUG=false DJANGO_HTTPS=$(DJANGO_HTTPS) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY); \
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
