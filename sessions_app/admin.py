@@ -1,7 +1,9 @@
 """Django admin, for superusers only (clinic admins use the app's own pages)."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import (
@@ -18,6 +20,36 @@ from sessions_app.models import (
     TherapySession,
     User,
 )
+
+# --- Signed sessions are read-only in Django admin too (issue 5) --------------------------------
+# The model layer refuses every write to a signed session (SignedSessionLocked); here the admin
+# says so up front: the change page of a signed session, and of the scores and goal reviews
+# taken in it, is read-only, a POST is 403 and deleting it is refused, instead of a 500.
+
+
+def _session_signed(session_id: int | None) -> bool:
+    return bool(session_id) and TherapySession.objects.filter(pk=session_id, signed_at__isnull=False).exists()
+
+
+class LockedHistoryAdmin(SimpleHistoryAdmin):
+    """SimpleHistoryAdmin whose "revert to this version" POST needs change permission on the record:
+    simple-history only hides the button, and would save (here: fail with a 500) on a POST."""
+
+    def is_locked(self, obj) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and self.is_locked(obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and self.is_locked(obj))
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            current = self.get_object(request, unquote(object_id))
+            if current is None or not self.has_change_permission(request, current):
+                raise PermissionDenied("This record cannot be changed.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @admin.register(Clinic)
@@ -60,12 +92,15 @@ class ProblemAreaFocusAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TherapySession)
-class TherapySessionAdmin(SimpleHistoryAdmin):
+class TherapySessionAdmin(LockedHistoryAdmin):
     list_display = ["course", "number", "date", "attendance", "phase", "signed_at"]
     list_filter = ["attendance", "phase"]
     list_select_related = ["course__patient"]
     raw_id_fields = ["course", "signed_by"]
     filter_horizontal = ["foci", "people_discussed", "joint_attendees"]
+
+    def is_locked(self, obj: TherapySession) -> bool:
+        return obj.is_signed
 
 
 @admin.register(SessionAddendum)
@@ -88,6 +123,14 @@ class GoalReviewAdmin(admin.ModelAdmin):
     list_select_related = ["goal", "session__course__patient"]
     raw_id_fields = ["goal", "session"]
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        locked = obj is not None and _session_signed(obj.session_id)
+        return super().has_change_permission(request, obj) and not locked
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        locked = obj is not None and _session_signed(obj.session_id)
+        return super().has_delete_permission(request, obj) and not locked
+
 
 @admin.register(RelationshipEntry)
 class RelationshipEntryAdmin(SimpleHistoryAdmin):
@@ -97,12 +140,15 @@ class RelationshipEntryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(MeasureResponse)
-class MeasureResponseAdmin(SimpleHistoryAdmin):
+class MeasureResponseAdmin(LockedHistoryAdmin):
     list_display = ["patient", "instrument", "total", "band", "item9_positive", "taken_on"]
     list_filter = ["instrument", "band"]
     list_select_related = ["patient"]
     raw_id_fields = ["patient", "course", "session", "recorded_by"]
     readonly_fields = ["total", "band", "item9_positive"]
+
+    def is_locked(self, obj: MeasureResponse) -> bool:
+        return _session_signed(obj.session_id)
 
 
 @admin.register(AuditEvent)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from sessions_app import ipt, measures
-from sessions_app.querysets import CourseQuerySet, PatientQuerySet
+from sessions_app.querysets import CourseQuerySet, PatientQuerySet, TherapySessionQuerySet
 
 
 class PublicIdModel(models.Model):
@@ -438,6 +438,7 @@ class TherapySession(PublicIdModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(m2m_fields=[foci])
+    objects = TherapySessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "number"]

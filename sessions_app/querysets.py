@@ -206,3 +206,32 @@ def course_state(row: Any, *, today: date) -> ipt.CourseState | None:
 class CourseQuerySet(models.QuerySet):
     def active(self) -> CourseQuerySet:
         return self.filter(status="active")
+
+# --- Signed sessions are locked on bulk paths too (issue 5) --------------------------------------
+
+
+class TherapySessionQuerySet(models.QuerySet):
+    """`update()` and `delete()` skip `TherapySession.save()`/`.delete()`, and with them the lock on
+    signed sessions; so do `bulk_update()` (built on `update()`) and the Django admin's bulk
+    delete. Both refuse here when the rows include a signed session, and `update()` writes
+    unsigned rows only, so a session signed in between is not changed either."""
+
+    def _refuse_if_signed(self) -> None:
+        signed = self.filter(signed_at__isnull=False).order_by().first()
+        if signed is not None:
+            from sessions_app.models import SignedSessionLocked  # models imports this module
+
+            raise SignedSessionLocked(signed)
+
+    def update(self, **kwargs: Any) -> int:
+        self._refuse_if_signed()
+        return super(TherapySessionQuerySet, self.filter(signed_at__isnull=True)).update(**kwargs)
+
+    update.alters_data = True
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._refuse_if_signed()
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
