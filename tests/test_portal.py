@@ -666,17 +666,16 @@ def build_course_with_sessions(patient, n: int) -> Course:
 #   3. SELECT the patient's courses, newest first, with patient and therapist joined
 # then runs its own queries (below), and ends with:
 #   - INSERT the audit row               - SELECT the user's clinic, for the header in base.html
-#   - SAVEPOINT, UPDATE the session row, RELEASE (sliding sessions save on every request)
 # Its own queries:
 #   home:      the attended sessions' phases                                          (1)
 #   goals:     the visible goals with their focus; their signed reviews with sessions (2)
 #   tasks:     the signed sessions' task fields; whether a later draft exists         (2)
 #   progress:  the shared totals of the course                                        (1)
 PORTAL_QUERIES = {
-    "portal-home": 3 + 1 + 5,
-    "portal-goals": 3 + 2 + 5,
-    "portal-tasks": 3 + 2 + 5,
-    "portal-progress": 3 + 1 + 5,
+    "portal-home": 3 + 1 + 2,
+    "portal-goals": 3 + 2 + 2,
+    "portal-tasks": 3 + 2 + 2,
+    "portal-progress": 3 + 1 + 2,
 }
 
 
