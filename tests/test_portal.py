@@ -284,7 +284,20 @@ def test_home_says_session_k_of_n_the_phase_and_what_comes_next(client, patient_
     purpose, next_step = ipt.PHASE_FOR_PATIENTS[ipt.Phase.MIDDLE]
     assert purpose in html and next_step in html
     assert course.therapist.display_name in html
+    assert "Started on 1 September 2026" in html
     assert 'data-testid="portal-relapse-plan"' not in html
+
+
+def test_home_beyond_the_planned_sessions_counts_on_without_a_total(client, patient_user, course):
+    course.continuation_decision = Course.Continuation.MAINTENANCE
+    course.save()
+    attended(course, 14)
+
+    html = page(signed_in(client, patient_user), "portal-home")
+
+    assert "Session <strong>14</strong>, after the 12 planned" in html
+    assert ipt.PHASE_FOR_PATIENTS[ipt.Phase.MAINTENANCE][0] in html
+    assert "these extra sessions help you keep well" in html
 
 
 def test_home_follows_the_phase_the_therapist_recorded(client, patient_user, course):
@@ -303,6 +316,7 @@ def test_home_before_the_first_session_says_when_it_starts(client, patient_user,
     html = page(signed_in(client, patient_user), "portal-home")
 
     assert f"Your course of 14 sessions starts on {start:%A} {start.day} {start:%B}." in html
+    assert f"Starts on {start.day} {start:%B %Y}" in html
     assert ipt.PHASE_FOR_PATIENTS[ipt.Phase.INITIAL][0] in html
     assert "Session <strong>" not in html
 
