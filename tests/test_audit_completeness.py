@@ -31,12 +31,17 @@ NO_PATIENT_DATA = {
     "password_change": "the user's own password",
     "password_change_done": "confirmation",
     "patient-create": "an empty form for a new patient",
+    "clinic-staff": "staff accounts: names, roles and a count of patients, no patient's data",
+    "clinic-staff-new": "an empty form for a new staff account",
+    "account-link-shown": "the activation link just issued (no patient's data)",
+    "account-activate-done": "public confirmation after choosing a password",
 }
 
 # Routes the walk cannot reach by GET, with the reason. Everything else must be reached.
 NOT_WALKED = {
     "logout": "POST only; ends the walk",
     "healthz": "public, not linked from any page",
+    "account-activate": "public one-time link with a token; tests/test_activation.py",
 }
 
 PERSONAS = ("therapist", "clinic_admin", "patient_user")

@@ -128,7 +128,8 @@ def staff_deactivate(request: HttpRequest, public_id: str) -> HttpResponse:
         )
         return redirect("clinic-staff")
     if active_patients:
-        audit.record(request, AuditEvent.Action.LIST, object_type="Patient")
+        # The warning names the therapist's patients: one list row per patient shown.
+        audit.record_list(request, active_patients)
     context = {"member": member, "form": form, "active_patients": active_patients}
     return render(request, "clinic/accounts/staff_deactivate.html", context)
 
