@@ -17,15 +17,17 @@ a patient seeing a hidden goal) fails, and so does a narrowed one.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from sessions_app import access
-from sessions_app.models import AuditEvent, User
+from sessions_app.models import AuditEvent, EmergencyAccess, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +47,11 @@ SCOPING_FUNCTIONS = (
     "measures_for",
     "therapists_for",
     "audit_events_for",
+    "caseload_for",
+    "contract_revisions_for",
+    "reassignments_for",
+    "staff_for",
+    "emergency_accesses_for",
 )
 
 PERSONAS = (
@@ -72,6 +79,8 @@ MINE_ALL = _rows(PAT, PAT_HIDDEN)
 THEIRS_ALL = _rows(OTH, OTH_HIDDEN)
 CLINIC_ALL = MINE_ALL | THEIRS_ALL
 FOREIGN_ALL = _rows(FGN, FGN_HIDDEN)
+# Staff accounts: each clinic's admin.
+ADMIN, FOREIGN_ADMIN = "clinic_admin", "other_clinic_admin"
 
 # fmt: off
 # Columns follow PERSONAS:
@@ -95,6 +104,17 @@ EXPECTED: dict[str, tuple[frozenset[str], ...]] = {
     "therapists_for":    (CLINIC,   CLINIC,     CLINIC,     FOREIGN,     NONE, NONE,   NONE, NONE, NONE),
     # Rows are audit events about each patient. The audit log is the clinic admin's alone.
     "audit_events_for":  (NONE,     NONE,       CLINIC,     FOREIGN,     NONE, NONE,   NONE, NONE, NONE),
+    # A therapist's caseload is their own patients (emergency access opens a record, not the caseload).
+    "caseload_for":      (MINE,     THEIRS,     CLINIC,     FOREIGN,     MINE, THEIRS, NONE, NONE, NONE),
+    # Revision reasons and reassignments are staff business, never portal content.
+    "contract_revisions_for": (MINE, THEIRS,    CLINIC,     FOREIGN,     NONE, NONE,   NONE, NONE, NONE),
+    "reassignments_for": (MINE,     THEIRS,     CLINIC,     FOREIGN,     NONE, NONE,   NONE, NONE, NONE),
+    # Rows are the patients' therapists plus each clinic's admin: a clinic admin manages their clinic's staff.
+    "staff_for":         (NONE,     NONE,       CLINIC | {ADMIN}, FOREIGN | {FOREIGN_ADMIN},
+                          NONE, NONE, NONE, NONE, NONE),
+    # Rows are expired grants *to* each patient, by a colleague of its therapist:
+    # a therapist sees the grants they hold, a clinic admin all of their clinic's.
+    "emergency_accesses_for": (THEIRS, MINE,    CLINIC,     FOREIGN,     NONE, NONE,   NONE, NONE, NONE),
 }
 # fmt: on
 
@@ -105,7 +125,7 @@ def test_table_covers_every_scoping_function_and_persona():
     assert all(len(row) == len(PERSONAS) for row in EXPECTED.values())
 
 
-def _graph_for(patient, label: str) -> dict[str, dict[str, object]]:
+def _graph_for(patient, label: str, colleague) -> dict[str, dict[str, object]]:
     """One row of every scoped type for `patient`, keyed by scoping function, then label."""
     course = factories.CourseFactory(patient=patient, share_scores_with_patient=True)
     person = factories.RelationshipEntryFactory(course=course, name=f"{label} friend")
@@ -124,7 +144,19 @@ def _graph_for(patient, label: str) -> dict[str, dict[str, object]]:
         object_id=str(patient.public_id),
         patient_public_id=patient.public_id,
     )
+    # From a colleague already in the table, so that no unlisted staff account appears.
+    reassigned = factories.ReassignmentFactory(
+        patient=patient,
+        course=course,
+        from_therapist=colleague,
+        to_therapist=patient.therapist,
+        reassigned_by=colleague,
+    )
     return {
+        "caseload_for": {label: patient},
+        "contract_revisions_for": {label: factories.ContractRevisionFactory(course=course)},
+        "reassignments_for": {label: reassigned},
+        "staff_for": {label: patient.therapist},
         "patients_for": {label: patient},
         "courses_for": {label: course},
         "foci_for": {label: focus},
@@ -140,14 +172,34 @@ def _graph_for(patient, label: str) -> dict[str, dict[str, object]]:
 
 
 @pytest.fixture
-def graph(patient, other_patient, other_clinic):
+def graph(patient, other_patient, other_clinic, therapist, other_therapist, clinic_admin, other_clinic_admin):
     foreign_patient = factories.PatientFactory(
         clinic=other_clinic, given_name="Foreign", family_name="Person"
     )
     merged: dict[str, dict[str, object]] = {name: {} for name in SCOPING_FUNCTIONS}
-    for p, label in ((patient, PAT), (other_patient, OTH), (foreign_patient, FGN)):
-        for name, rows in _graph_for(p, label).items():
+    for p, label, colleague in (
+        (patient, PAT, other_therapist),
+        (other_patient, OTH, therapist),
+        (foreign_patient, FGN, other_clinic_admin),
+    ):
+        for name, rows in _graph_for(p, label, colleague).items():
             merged[name].update(rows)
+    merged["staff_for"] |= {ADMIN: clinic_admin, FOREIGN_ADMIN: other_clinic_admin}
+    # Expired, so that they widen nobody's scope in the other rows of the table.
+    expired = timezone.now() - dt.timedelta(hours=1)
+    for grantee, p, label in (
+        (other_therapist, patient, PAT),
+        (therapist, other_patient, OTH),
+        # One therapist is enough in the foreign clinic: it only has to stay out of view.
+        (foreign_patient.therapist, foreign_patient, FGN),
+    ):
+        merged["emergency_accesses_for"][label] = EmergencyAccess.objects.create(
+            user=grantee,
+            patient=p,
+            reason="Covering an urgent call while the treating therapist is away.",
+            started_at=expired - dt.timedelta(hours=4),
+            expires_at=expired,
+        )
     return merged
 
 
@@ -241,14 +293,3 @@ def test_require_treating_therapist_refuses_others(persona, patient, request):
 
 def test_require_treating_therapist_passes_the_treating_therapist(therapist, patient):
     assert access.require_treating_therapist(therapist, patient) is None
-
-
-def test_contract_revisions_are_scoped_like_their_course(
-    therapist, other_therapist, clinic_admin, other_clinic_admin, patient_user, course
-):
-    revision = factories.ContractRevisionFactory(course=course)
-    assert list(access.contract_revisions_for(therapist)) == [revision]
-    assert list(access.contract_revisions_for(clinic_admin)) == [revision]
-    assert list(access.contract_revisions_for(other_therapist)) == []
-    assert list(access.contract_revisions_for(other_clinic_admin)) == []
-    assert list(access.contract_revisions_for(patient_user)) == []
