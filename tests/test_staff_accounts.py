@@ -249,6 +249,10 @@ def test_deactivating_a_therapist_with_active_patients_lists_them_and_needs_conf
     html = page.content.decode()
     assert "Ada Lovelace" in html and "Archie" not in html
     assert reverse("patient-reassign", args=[patient.public_id]) in html
+    # The warning names patients: one list row each, in the audit trail.
+    assert AuditEvent.objects.filter(
+        user=clinic_admin, action=AuditEvent.Action.LIST, patient_public_id=patient.public_id
+    ).exists()
 
     refused = client.post(url)
     assert refused.status_code == 200
