@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from sessions_app import ipt, measures
@@ -239,3 +240,19 @@ class ReassignmentFactory(DjangoModelFactory):
     to_therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..patient.clinic"))
     reason = "Therapist on long-term leave."
     reassigned_by = factory.SubFactory(ClinicAdminFactory, clinic=factory.SelfAttribute("..patient.clinic"))
+
+
+# --- Emergency access (issue 5) ------------------------------------------------------------------------
+
+
+class EmergencyAccessFactory(DjangoModelFactory):
+    """A running four-hour grant for a therapist of the patient's clinic who does not treat them."""
+
+    class Meta:
+        model = "sessions_app.EmergencyAccess"
+
+    patient = factory.SubFactory(PatientFactory)
+    user = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..patient.clinic"))
+    reason = "Patient called the crisis line; their therapist is on leave today."
+    started_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda grant: grant.started_at + dt.timedelta(hours=4))

@@ -149,7 +149,8 @@ def home(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     notices = list(filters.notices)
 
-    patients = access.patients_for(request.user).active().with_course_state()
+    # The caseload only: a patient opened in an emergency is reachable, not "mine".
+    patients = access.caseload_for(request.user).active().with_course_state()
     patients = patients.search(filters.q).with_course_status(filters.status)
     if filters.phase:
         patients = patients.in_phase(filters.phase)
