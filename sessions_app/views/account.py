@@ -262,11 +262,9 @@ def session_timeout(request: HttpRequest) -> HttpResponse:
     """
     if request.user.is_authenticated:
         return HttpResponseRedirect(_next_url(request))
-    minutes = settings.SESSION_COOKIE_AGE // 60
-    messages.info(
-        request,
-        f"You were signed out after {minutes} minutes without activity, to protect patient records.",
-    )
+    seconds = settings.SESSION_COOKIE_AGE
+    idle = f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} seconds"
+    messages.info(request, f"You were signed out after {idle} without activity, to protect patient records.")
     return login_redirect(_next_url(request))
 
 
