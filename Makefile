@@ -62,3 +62,13 @@ serve: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	exec $(VENV)/bin/gunicorn --config ipt_tracker/gunicorn_conf.py ipt_tracker.wsgi
+
+# `make bench`: seeds (once) and clones PostgreSQL databases on 127.0.0.1:5432 (BENCH_PG), runs production
+# gunicorn and a separate load client; prints a table and writes bench/results.json. Not part of `make test`.
+# BENCH_ARGS="--with-10" adds scale 10 (a long one-off seed); see `python bench/run.py --help`.
+bench: $(VENV)/.installed-dev
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# `make loadtest`: 20 therapists post sessions with goal reviews for 60 s; checks nothing accepted is lost.
+loadtest: $(VENV)/.installed-dev
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)

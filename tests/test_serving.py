@@ -8,6 +8,7 @@ the first no longer knows them. Run with and without Redis (cached_db sessions).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -23,7 +24,9 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils.html import escape
 
+from bench import loadtest
 from bench.servers import database_url, free_port, manage, production_env, start_server
+from sessions_app.models import TherapySession
 from tests import factories
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.serving]
@@ -144,3 +147,40 @@ def test_a_session_started_on_one_server_continues_on_another(static_root, tmp_p
 def test_with_redis_sessions_are_shared_through_the_cache_and_database(static_root, tmp_path, redis_url):
     skip_unless_postgresql()
     run_two_servers(static_root, tmp_path, redis_url)
+
+
+# --- Load and durability (a short `make loadtest`) -----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_therapists_lose_no_accepted_write(static_root, tmp_path, settings):
+    """Four therapists post sessions with goal reviews at once; the database matches what they were told."""
+    skip_unless_postgresql()
+    for index in range(4):
+        therapist = factories.TherapistFactory(username=f"load-therapist-{index}")
+        for _ in range(2):
+            # Returning patients: their last course ended, so a fresh course can start.
+            factories.CourseFactory(
+                patient=factories.PatientFactory(clinic=therapist.clinic, therapist=therapist),
+                status="completed",
+            )
+    writers = loadtest.prepare(4, courses_each=2)
+    env = production_env(
+        database_url=database_url(connection.settings_dict),
+        secret_key=settings.SECRET_KEY,  # the sessions were signed in by this process
+        static_root=static_root,
+    )
+    server = start_server(env, port=free_port(), workers=2, log_path=tmp_path / "load.log")
+    try:
+        outcome = asyncio.run(loadtest.drive(server.url, writers, seconds=6))
+    finally:
+        server.stop()
+
+    assert outcome.errors == []
+    assert len(outcome.accepted) >= 8
+    assert loadtest.verify(writers, outcome) == []
+    # verify() compares against the database; check one accepted write by hand as well.
+    course, key, reviews = outcome.accepted[0]
+    session = TherapySession.objects.get(submission_key=key)
+    assert str(session.course.public_id) == course
+    assert session.goal_reviews.count() == reviews == 2
