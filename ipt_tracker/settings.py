@@ -41,6 +41,9 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105 (DEBUG only)
 
+# Old keys still accepted for signatures while a new key rolls out to every app server (docs/deploy.md).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -122,6 +125,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind pgbouncer in transaction mode: .iterator() must not use server-side cursors,
+    # which live in a session the pooler may hand to another client (docs/deploy.md).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_flag(
+        "DJANGO_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "sessions_app.User"
