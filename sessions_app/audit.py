@@ -4,6 +4,7 @@ never clinical content."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from uuid import UUID
 
 from django.db import models
 from django.http import HttpRequest
@@ -77,19 +78,26 @@ def record(
 
 
 def record_list(
-    request: HttpRequest, patients: Iterable[Patient], *, object_type: str = "Patient"
+    request: HttpRequest,
+    patients: Iterable[Patient | UUID],
+    *,
+    object_type: str = "Patient",
+    action: str = AuditEvent.Action.LIST,
 ) -> list[AuditEvent]:
-    """Record what a list page showed: one LIST row per patient listed, in one INSERT.
+    """Record what a list page showed (or an export held): one row per patient, in one INSERT.
 
-    Per-patient rows let the patient's own access history and the admin's
-    patient filter find list views too. An empty list still leaves one row
-    (no patient), so the page's query count does not depend on its content.
+    `patients` are Patient rows or their public ids. Per-patient rows let the
+    patient's own access history and the admin's patient filter find list
+    views and exports too. An empty list still leaves one row (no patient),
+    so the page's query count does not depend on its content.
     """
-    events = [
-        _event(request, AuditEvent.Action.LIST, object_type=object_type, patient=patient)
-        for patient in patients
-    ] or [_event(request, AuditEvent.Action.LIST, object_type=object_type)]
-    for event in events:
-        if event.patient_public_id is not None and object_type == "Patient":
+    events = []
+    for patient in patients:
+        event = _event(request, action, object_type=object_type)
+        event.patient_public_id = patient.public_id if isinstance(patient, Patient) else patient
+        if object_type == "Patient":
             event.object_id = str(event.patient_public_id)
-    return AuditEvent.objects.bulk_create(events)
+        events.append(event)
+    if not events:
+        events = [_event(request, action, object_type=object_type)]
+    return AuditEvent.objects.bulk_create(events, batch_size=500)

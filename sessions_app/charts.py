@@ -268,3 +268,85 @@ def closeness_circle(people: list[tuple[str, int, bool]]) -> ClosenessCircle:
             anchor = "start" if x >= centre else "end"
             dots.append(PersonDot(x, y, name, ring, deceased, anchor))
     return ClosenessCircle(CIRCLE_SIZE, centre, RING_RADII, tuple(dots))
+
+
+# --- Mean PHQ-9 by session number (clinic caseload) ------------------------------
+
+
+@dataclass(frozen=True)
+class MeanScorePoint:
+    """The mean PHQ-9 at one session number over a set of courses (0: taken at intake)."""
+
+    position: int
+    mean: float
+    courses: int
+
+    @property
+    def label(self) -> str:
+        where = "Intake" if self.position == 0 else f"Session {self.position}"
+        plural = "s" if self.courses != 1 else ""
+        return f"{where}: mean PHQ-9 {self.mean:.1f} over {self.courses} course{plural}"
+
+
+@dataclass(frozen=True)
+class PlottedMean:
+    x: float
+    y: float
+    point: MeanScorePoint
+
+
+@dataclass(frozen=True)
+class AxisLabel:
+    x: float
+    text: str
+
+
+@dataclass(frozen=True)
+class MeanScoreChart:
+    width: int
+    height: int
+    points: tuple[PlottedMean, ...]
+    thresholds: tuple[Threshold, ...]
+    y_ticks: tuple[Threshold, ...]
+    x_labels: tuple[AxisLabel, ...]
+    plot_left: int = MARGIN_LEFT
+    plot_right: int = CHART_WIDTH - MARGIN_RIGHT
+    plot_top: int = MARGIN_TOP
+    plot_bottom: int = CHART_HEIGHT - MARGIN_BOTTOM
+    x_label_y: int = CHART_HEIGHT - MARGIN_BOTTOM + 16
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.points
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
+def mean_score_chart(points: list[MeanScorePoint]) -> MeanScoreChart:
+    """Lay out mean PHQ-9 totals by session number, evenly spaced along the x axis,
+    with the PHQ-9 band cut-points drawn as lines (the same axes as `score_chart`)."""
+    points = sorted(points, key=lambda p: p.position)
+    plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    first = points[0].position if points else 0
+    span = points[-1].position - first if points else 0
+
+    def x_for(position: int) -> float:
+        if span == 0:
+            return MARGIN_LEFT + plot_width / 2
+        return MARGIN_LEFT + plot_width * (position - first) / span
+
+    plotted = tuple(PlottedMean(x_for(p.position), _y_for(p.mean), p) for p in points)
+    thresholds = tuple(
+        Threshold(y=_y_for(lowest), value=lowest, label=measures.band_label(band))
+        for lowest, band in measures.BANDS[measures.Instrument.PHQ9]
+        if lowest > 0
+    )
+    y_ticks = tuple(Threshold(y=_y_for(v), value=v, label=str(v)) for v in range(0, Y_MAX + 1, 5))
+    # At most ~12 labels so they never overlap.
+    step = max(1, math.ceil(len(points) / 12))
+    x_labels = tuple(
+        AxisLabel(x_for(p.position), "Intake" if p.position == 0 else str(p.position)) for p in points[::step]
+    )
+    return MeanScoreChart(CHART_WIDTH, CHART_HEIGHT, plotted, thresholds, y_ticks, x_labels)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Case, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from sessions_app import ipt, measures
@@ -28,6 +40,43 @@ def _count(queryset: models.QuerySet) -> Coalesce:
 def focus_flag(area: str) -> str:
     """The name of the dashboard annotation saying the current course has a focus in `area`."""
     return f"focus_{area}"
+
+
+def item9_unresolved(course: OuterRef) -> Exists:
+    """Whether the course has a PHQ-9 with item 9 positive and no risk check after it.
+
+    An item-9-positive PHQ-9 is resolved by a risk check recorded in a session of
+    the course on or after the day it was taken: its own session, or (for the
+    intake PHQ-9 of the initial stepper, which has no session) a later one.
+    """
+    TherapySession = _model("TherapySession")
+    MeasureResponse = _model("MeasureResponse")
+    risk_checked = TherapySession.objects.filter(
+        course_id=OuterRef("course_id"), date__gte=OuterRef("taken_on")
+    ).exclude(risk_ideation="")
+    return Exists(
+        MeasureResponse.objects.filter(
+            course_id=course, instrument=measures.Instrument.PHQ9, item9_positive=True
+        ).filter(~Exists(risk_checked))
+    )
+
+
+def phase_now(latest_phase: str, middle_phase_started_on: str) -> Case:
+    """The rule of ipt.current_phase() in SQL, from the named latest-session phase and
+    initial-closed date, so that lists can be filtered and counted by phase in the database
+    (a test holds the two together)."""
+    return Case(
+        When(
+            Q(**{f"{latest_phase}__isnull": True}) | Q(**{latest_phase: ipt.Phase.INITIAL}),
+            then=Case(
+                When(**{f"{middle_phase_started_on}__isnull": False}, then=Value(ipt.Phase.MIDDLE.value)),
+                default=Value(ipt.Phase.INITIAL.value),
+            ),
+        ),
+        default=F(latest_phase),
+        output_field=models.CharField(),
+    )
+
 
 
 # The dashboard's status filter: the status of the patient's current course,
@@ -97,13 +146,6 @@ class PatientQuerySet(models.QuerySet):
         )
         baseline = course_phq9.order_by("taken_on", "created_at")
         latest = course_phq9.order_by("-taken_on", "-created_at")
-        # An item-9-positive PHQ-9 is resolved by a risk check recorded in a session of
-        # the course on or after the day it was taken: its own session, or (for the
-        # intake PHQ-9 of the initial stepper, which has no session) a later one.
-        risk_checked = TherapySession.objects.filter(
-            course_id=OuterRef("course_id"), date__gte=OuterRef("taken_on")
-        ).exclude(risk_ideation="")
-        item9_unresolved = course_phq9.filter(item9_positive=True).filter(~Exists(risk_checked))
 
         queryset = self.with_current_course().annotate(
             course_start_date=Subquery(current.values("start_date")[:1]),
@@ -114,7 +156,7 @@ class PatientQuerySet(models.QuerySet):
             unsigned_count=_count(
                 TherapySession.objects.filter(course_id=OuterRef("current_course_id"), signed_at__isnull=True)
             ),
-            item9_unresolved=Exists(item9_unresolved),
+            item9_unresolved=item9_unresolved(OuterRef("current_course_id")),
             course_phq9_count=_count(course_phq9),
             course_phq9_baseline=Subquery(baseline.values("total")[:1]),
             course_phq9_latest=Subquery(latest.values("total")[:1]),
@@ -132,14 +174,7 @@ class PatientQuerySet(models.QuerySet):
         return queryset.annotate(
             current_phase=Case(
                 When(current_course_id__isnull=True, then=Value(None, output_field=models.CharField())),
-                When(
-                    Q(latest_phase__isnull=True) | Q(latest_phase=ipt.Phase.INITIAL),
-                    then=Case(
-                        When(middle_phase_started_on__isnull=False, then=Value(ipt.Phase.MIDDLE.value)),
-                        default=Value(ipt.Phase.INITIAL.value),
-                    ),
-                ),
-                default=F("latest_phase"),
+                default=phase_now("latest_phase", "middle_phase_started_on"),
                 output_field=models.CharField(),
             )
         )
@@ -206,6 +241,94 @@ def course_state(row: Any, *, today: date) -> ipt.CourseState | None:
 class CourseQuerySet(models.QuerySet):
     def active(self) -> CourseQuerySet:
         return self.filter(status="active")
+
+    def with_caseload_figures(self, *, today: date) -> CourseQuerySet:
+        """Annotate each course with what the clinic caseload dashboard counts, one query for any
+        number of courses (correlated subqueries), so that figures can be counted with conditional
+        aggregates and the same conditions filter the lists behind them.
+
+        Adds: `sessions_done`, `last_session_on`, `latest_phase`, `primary_area`, `has_focus` and
+        one `focus_<area>` flag per problem area; `item9_unresolved`; `late_unsigned_count` (notes
+        left unsigned past ipt.SIGN_NOTES_WITHIN_HOURS); `<instrument>_count`, `_baseline`,
+        `_latest` and `_change` for PHQ-9 and GAD-7 (the course's own scores, first and latest);
+        and the flags `current_phase` (None unless active), `is_overdue`, `is_deteriorating`
+        (a reliable rise of either score, as measures.outcome defines it), `has_risk_flag` and
+        `is_past_plan` (past the planned sessions with no maintenance agreed).
+        """
+        TherapySession = _model("TherapySession")
+        ProblemAreaFocus = _model("ProblemAreaFocus")
+        MeasureResponse = _model("MeasureResponse")
+        Course = self.model
+
+        attended = TherapySession.objects.filter(course_id=OuterRef("pk"), attendance="attended")
+        latest_session = attended.order_by("-number")
+        late_unsigned = TherapySession.objects.filter(
+            course_id=OuterRef("pk"), signed_at__isnull=True, date__lt=ipt.unsigned_note_late_before(today)
+        )
+        foci = ProblemAreaFocus.objects.filter(course_id=OuterRef("pk"))
+        scores: dict[str, Any] = {}
+        for instrument in measures.Instrument.values:
+            responses = MeasureResponse.objects.filter(course_id=OuterRef("pk"), instrument=instrument)
+            scores[f"{instrument}_count"] = _count(responses)
+            scores[f"{instrument}_baseline"] = Subquery(
+                responses.order_by("taken_on", "created_at").values("total")[:1]
+            )
+            scores[f"{instrument}_latest"] = Subquery(
+                responses.order_by("-taken_on", "-created_at").values("total")[:1]
+            )
+        queryset = self.annotate(
+            sessions_done=_count(attended),
+            last_session_on=Subquery(latest_session.values("date")[:1]),
+            latest_phase=Subquery(latest_session.values("phase")[:1]),
+            primary_area=Subquery(foci.filter(is_primary=True).values("area")[:1]),
+            has_focus=Exists(foci),
+            item9_unresolved=item9_unresolved(OuterRef("pk")),
+            late_unsigned_count=_count(late_unsigned),
+            **scores,
+            **{focus_flag(area): Exists(foci.filter(area=area)) for area in ipt.ProblemArea.values},
+        ).annotate(
+            last_contact_on=Coalesce("last_session_on", "start_date"),
+            **{
+                f"{instrument}_change": ExpressionWrapper(
+                    F(f"{instrument}_latest") - F(f"{instrument}_baseline"),
+                    output_field=models.IntegerField(),
+                )
+                for instrument in measures.Instrument.values
+            },
+        )
+        active = Q(status=Course.Status.ACTIVE)
+        # A reliable rise: the same margin measures.outcome() calls reliable deterioration
+        # (a test holds the two together); it needs two scores of the course.
+        deteriorating = Q()
+        for instrument in measures.Instrument.values:
+            deteriorating |= Q(
+                **{
+                    f"{instrument}_count__gte": 2,
+                    f"{instrument}_change__gte": measures.RELIABLE_CHANGE[instrument],
+                }
+            )
+        overdue_on = today - timedelta(days=ipt.OVERDUE_AFTER_DAYS)
+        queryset = queryset.annotate(
+            current_phase=Case(
+                When(active, then=phase_now("latest_phase", "middle_phase_started_on")),
+                default=Value(None, output_field=models.CharField()),
+                output_field=models.CharField(),
+            ),
+            is_overdue=ExpressionWrapper(active & Q(last_contact_on__lte=overdue_on), models.BooleanField()),
+            is_deteriorating=ExpressionWrapper(active & deteriorating, models.BooleanField()),
+            is_past_plan=ExpressionWrapper(
+                active
+                & Q(sessions_done__gt=F("planned_sessions"))
+                & ~Q(continuation_decision=Course.Continuation.MAINTENANCE),
+                models.BooleanField(),
+            ),
+        )
+        return queryset.annotate(
+            has_risk_flag=ExpressionWrapper(
+                active & (Q(item9_unresolved=True) | Q(is_deteriorating=True)), models.BooleanField()
+            )
+        )
+
 
 # --- Signed sessions are locked on bulk paths too (issue 5) --------------------------------------
 

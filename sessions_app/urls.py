@@ -25,8 +25,8 @@ from sessions_app.views import (
 
 urlpatterns = [
     path("", common.home, name="home"),
-    path("clinic/", clinic.home, name="clinic-home"),
     path("patients/<uuid:public_id>/", common.patient_detail, name="patient-detail"),
+    *clinic.urlpatterns,
     *therapist.urlpatterns,
     *course.urlpatterns,
     *initial.urlpatterns,
