@@ -70,6 +70,7 @@ class Visit:
     events: list[AuditEvent]
     cache_control: str
     html: str
+    body: str = ""  # any text response (HTML, CSV), streamed or not
 
 
 @dataclass
@@ -138,9 +139,11 @@ def walk(client: Client, start: str = "/") -> Walk:
         response = client.get(url)
         events = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id"))
         content_type = response.get("Content-Type", "")
-        html = response.content.decode() if content_type.startswith("text/html") else ""
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        body = raw.decode() if content_type.startswith("text/") else ""
+        html = body if content_type.startswith("text/html") else ""
         result.visits.append(
-            Visit(url, name, response.status_code, events, response.get("Cache-Control", ""), html)
+            Visit(url, name, response.status_code, events, response.get("Cache-Control", ""), html, body)
         )
         if response.status_code in (301, 302) and response.get("Location", "").startswith("/"):
             queue.append(response["Location"])

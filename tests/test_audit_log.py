@@ -313,3 +313,30 @@ def test_every_column_is_made_safe(client, clinic_admin):
     )
     rows = read_csv(signed_in(client, clinic_admin).get(EXPORT, {"action": "view"}))
     assert (rows[1][1], rows[1][4], rows[1][9]) == ("'\t=cmd", "'=x", "'@p")
+
+
+def test_patients_named_on_a_page_get_a_list_row_each(
+    client, clinic_admin, therapist, patient, other_patient
+):
+    event(therapist, patient=patient)
+    event(therapist, patient=other_patient)
+    signed_in(client, clinic_admin).get(URL)
+    listed = set(
+        AuditEvent.objects.filter(action=AuditEvent.Action.LIST, user=clinic_admin).values_list(
+            "patient_public_id", flat=True
+        )
+    )
+    assert listed == {patient.public_id, other_patient.public_id}
+
+
+def test_patients_named_in_an_export_get_an_export_row_each(
+    client, clinic_admin, therapist, patient, other_clinic
+):
+    event(therapist, patient=patient)
+    stranger = factories.PatientFactory(clinic=other_clinic)
+    event(therapist, patient=stranger)  # another clinic's patient: never named, so no row for them
+    b"".join(signed_in(client, clinic_admin).get(EXPORT).streaming_content)
+    exported = set(
+        AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).values_list("patient_public_id", flat=True)
+    )
+    assert exported == {patient.public_id}

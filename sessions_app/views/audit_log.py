@@ -82,9 +82,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             f"There is no page {filters.page}: showing page {paginator.num_pages}, the last."
         )
     page = paginator.get_page(filters.page)
-    rows = list(page.object_list)  # read before this visit's own row is written
+    rows = list(page.object_list)  # read before this visit's own rows are written
     carried = filters.query(request.GET.dict())
-    audit.record(request, AuditEvent.Action.LIST, object_type="AuditEvent", patient=_audited_patient(matched))
+    # The page names patients: one LIST row for each (their access history shows it),
+    # plus the patient the filter picked, if any.
+    shown = {row.patient_public_id for row in rows if row.patient_name}
+    if audited := _audited_patient(matched):
+        shown.add(audited.public_id)
+    audit.record_list(request, sorted(shown), object_type="AuditEvent")
     context = {
         "form": form,
         "filters": filters,
@@ -151,9 +156,13 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     events = with_patient_names(
         filters.apply(access.audit_events_for(request.user)), request.user.clinic_id
     ).order_by("-at", "-id")
-    audit.record(
-        request, AuditEvent.Action.EXPORT, object_type="AuditEvent", patient=_audited_patient(matched)
+    # Every patient named in the file gets an EXPORT row (their access history shows it).
+    named = set(
+        events.exclude(patient_name=None).order_by().values_list("patient_public_id", flat=True).distinct()
     )
+    if audited := _audited_patient(matched):
+        named.add(audited.public_id)
+    audit.record_list(request, sorted(named), object_type="AuditEvent", action=AuditEvent.Action.EXPORT)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
