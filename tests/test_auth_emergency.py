@@ -308,6 +308,21 @@ def test_the_therapist_can_end_it_early(breaking, records):
     assert breaking.get(records["patient"].get_absolute_url()).status_code == 404
 
 
+def test_the_page_lists_running_grants_and_audits_the_list(breaking, records, therapist):
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+    page = breaking.get(START).content.decode()
+
+    assert records["patient"].get_absolute_url() in page
+    row = AuditEvent.objects.get(id__gt=last)
+    assert (row.user, row.action, row.object_type, row.patient_public_id) == (
+        therapist,
+        AuditEvent.Action.LIST,
+        "EmergencyAccess",
+        records["patient"].public_id,
+    )
+
+
 def test_nobody_else_can_end_a_grant(breaking, other_therapist):
     grant = EmergencyAccess.objects.get()
     other = Client()

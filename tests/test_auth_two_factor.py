@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
@@ -375,3 +376,47 @@ def test_the_manage_page_says_whether_it_is_on(client, enrolled_therapist, other
     other = Client()
     other.force_login(other_therapist)
     assert "Off." in other.get(MANAGE).content.decode()
+
+
+# --- Resetting someone else's -------------------------------------------------------------------------------
+
+
+def test_a_clinic_admin_resets_a_staff_members_lost_authenticator(client, clinic_admin, enrolled_therapist):
+    therapist, _, _ = enrolled_therapist
+    client.force_login(clinic_admin)
+    assert "Reset two-factor" in client.get(reverse("clinic-staff")).content.decode()
+
+    response = client.post(reverse("clinic-staff-two-factor-reset", args=[therapist.public_id]))
+
+    assert response.url == reverse("clinic-staff")
+    assert not TOTPDevice.objects.filter(user=therapist).exists()
+    assert not StaticToken.objects.filter(device__user=therapist).exists()
+    row = AuditEvent.objects.get(action=AuditEvent.Action.DELETE, object_type="TOTPDevice")
+    assert (row.user, row.object_id) == (clinic_admin, str(therapist.public_id))
+
+
+def test_only_the_own_clinics_admin_resets_and_not_their_own(
+    client, enrolled_therapist, other_clinic_admin, other_therapist, clinic_admin
+):
+    therapist, _, _ = enrolled_therapist
+    url = reverse("clinic-staff-two-factor-reset", args=[therapist.public_id])
+
+    client.force_login(other_clinic_admin)
+    assert client.post(url).status_code == 404
+    client.force_login(other_therapist)
+    assert client.post(url).status_code == 403
+    client.force_login(clinic_admin)
+    own = reverse("clinic-staff-two-factor-reset", args=[clinic_admin.public_id])
+    assert client.post(own).status_code == 403
+    assert TOTPDevice.objects.filter(user=therapist).exists()
+
+
+def test_the_reset_command_removes_the_authenticator(enrolled_therapist):
+    therapist, _, _ = enrolled_therapist
+
+    call_command("reset_two_factor", "therapist", verbosity=0)
+
+    assert not TOTPDevice.objects.filter(user=therapist).exists()
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.DELETE, path="manage.py reset_two_factor", object_id=str(therapist.public_id)
+    ).exists()

@@ -5,7 +5,8 @@ Two-factor pages (sessions_app/two_factor.py has the rules):
 * set up: a new secret as a QR code and as a key to type, confirmed with a
   code from the app; then the backup codes, shown once;
 * verify: the code after the password, every sign-in of an enrolled account;
-* manage: new backup codes, or remove the authenticator (password first).
+* manage: new backup codes, or remove the authenticator (password first);
+* a clinic admin resets a staff member's lost authenticator.
 
 The session clock: `session-ping` keeps an active page's session alive,
 `session-timeout` is where static/js/idle.js sends a page whose session ran out.
@@ -19,6 +20,7 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import path, reverse
@@ -28,8 +30,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from sessions_app import audit, two_factor
+from sessions_app import access, audit, two_factor
 from sessions_app.auth_middleware import login_redirect, touch, two_factor_exempt
+from sessions_app.decorators import clinic_admin_required
 from sessions_app.forms.two_factor import CodeForm, PasswordConfirmForm
 from sessions_app.models import AuditEvent
 
@@ -219,6 +222,26 @@ def _manage_with_errors(request: HttpRequest, **forms) -> HttpResponse:
     return render(request, "account/two_factor_manage.html", context, status=400)
 
 
+@clinic_admin_required
+@require_POST
+def staff_two_factor_reset(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A clinic admin removes a staff member's lost authenticator; they set up a new one at next sign-in."""
+    member = access.get_or_404(access.staff_for(request.user), public_id)
+    if member.pk == request.user.pk:
+        raise PermissionDenied("Use your own two-factor page to change your own sign-in.")
+    if not two_factor.has_authenticator(member):
+        messages.info(request, f"{member.display_name} has no two-factor sign-in set up.")
+    else:
+        two_factor.remove(member)
+        audit.record(request, AuditEvent.Action.DELETE, member, object_type="TOTPDevice")
+        messages.success(
+            request,
+            f"{member.display_name}'s two-factor sign-in was reset: they set up a new authenticator "
+            "the next time they sign in.",
+        )
+    return redirect("clinic-staff")
+
+
 # --- Lockout ---------------------------------------------------------------------------------------------
 
 
@@ -275,6 +298,11 @@ urlpatterns = [
     path("account/two-factor/backup-codes/", two_factor_backup_codes, name="two-factor-backup-codes"),
     path("account/two-factor/backup-codes/new/", two_factor_new_codes, name="two-factor-new-codes"),
     path("account/two-factor/remove/", two_factor_remove, name="two-factor-remove"),
+    path(
+        "clinic/staff/<uuid:public_id>/two-factor/reset/",
+        staff_two_factor_reset,
+        name="clinic-staff-two-factor-reset",
+    ),
     path("session/ping/", session_ping, name="session-ping"),
     path("session/timeout/", session_timeout, name="session-timeout"),
 ]

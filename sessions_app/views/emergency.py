@@ -62,7 +62,9 @@ def start(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, NO_MATCH if not matches else AMBIGUOUS)
             else:
                 return _open(request, matches[0], data["reason"])
-    running = access.emergency_accesses_for(user).filter(expires_at__gt=timezone.now())
+    running = list(access.emergency_accesses_for(user).filter(expires_at__gt=timezone.now()))
+    # The page lists the patients the therapist holds emergency access to.
+    audit.record_list(request, [grant.patient for grant in running], object_type=EmergencyAccess.__name__)
     return render(
         request,
         "emergency/start.html",
