@@ -442,7 +442,13 @@ class TherapySession(PublicIdModel):
 
     class Meta:
         ordering = ["date", "number"]
-        indexes = [models.Index(fields=["course", "date"])]
+        indexes = [
+            models.Index(fields=["course", "date"]),
+            # Unsigned notes per course (dashboards' "notes to sign"): a small partial index.
+            models.Index(
+                fields=["course"], condition=Q(signed_at__isnull=True), name="session_unsigned_course_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["course", "number"],
@@ -626,7 +632,17 @@ class MeasureResponse(PublicIdModel):
 
     class Meta:
         ordering = ["taken_on", "created_at"]
-        indexes = [models.Index(fields=["patient", "instrument", "-taken_on"])]
+        indexes = [
+            models.Index(fields=["patient", "instrument", "-taken_on"]),
+            # Baseline and latest score of a course (ascending and backward scans).
+            models.Index(
+                fields=["course", "instrument", "taken_on", "created_at"], name="measure_course_taken_idx"
+            ),
+            # Positive item 9 answers are rare: "unresolved item 9" no longer scans every questionnaire.
+            models.Index(
+                fields=["course"], condition=Q(item9_positive=True), name="measure_item9_course_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="measure_total_in_range",
