@@ -620,7 +620,8 @@ def grow(therapists, n: int) -> None:
 #   6. SELECT the mean PHQ-9 per session number of those courses (AVG grouped by number)
 #   7. INSERT the "list" audit row
 #   8. SELECT the user's clinic, for the header in base.html
-DASHBOARD_QUERIES = 8
+#   9. SELECT the emergency-access grants to flag (running or from the last week)
+DASHBOARD_QUERIES = 9
 # List pages: session, user, therapists, COUNT(*) for the paginator, the page of courses,
 # audit INSERT, clinic for the header. Outcome lists: session, user, therapists, the completed
 # courses' scores (picked in Python), the page of courses by primary key, audit INSERT, clinic.
