@@ -130,7 +130,7 @@ async def send(client: httpx.AsyncClient, target: Target, due: float) -> Sample:
 
 def new_client(base_url: str, connections: int = 64) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0, follow_redirects=False)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0, follow_redirects=False)
 
 
 async def fixed_rate(

@@ -143,7 +143,13 @@ def run_scale(scale: float, args: argparse.Namespace, base_env: dict[str, str]) 
     print(f"  users: {plan.users}; pages: {sorted(plan.targets)}; missing: {plan.missing or 'none'}")
 
     server = start_server(
-        {**base_env, "IPT_BENCH_QUERY_COUNT": "true", "GUNICORN_MAX_REQUESTS": "0"},
+        # No worker recycling mid-run; a slow page is measured, not killed at gunicorn's default 30 s.
+        {
+            **base_env,
+            "IPT_BENCH_QUERY_COUNT": "true",
+            "GUNICORN_MAX_REQUESTS": "0",
+            "GUNICORN_TIMEOUT": "120",
+        },
         port=free_port(),
         workers=args.workers,
         log_path=WORK / f"gunicorn-{scale_label(scale)}.log",
@@ -307,17 +313,48 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(results: dict[str, Any]) -> None:
+    """Put the latest tables between the README's bench markers (the Performance section)."""
+    text = README.read_text()
+    if README_START not in text or README_END not in text:
+        print("README has no bench markers; not updated.")
+        return
+    scales = results["scales"].values()
+    loads = ", ".join(f"{s['loadavg_before'][0]}–{s['loadavg_after'][0]}" for s in scales)
+    settings = results["settings"]
+    meta = (
+        f"Measured {results['started'][:16].replace('T', ' ')} UTC on {results['machine']['cpus']} cores "
+        f"(PostgreSQL {results['machine']['postgresql']}, Python {results['machine']['python']}; "
+        f"{settings['workers']} sync workers; load average during the runs {loads}: other work shared "
+        f"the machine, and the load client runs on the same cores as the server and database). "
+        f"p50/p95/p99 come from the fixed-rate run ({settings['fixed_rate_per_page']:g} requests/s per page, "
+        f"all pages at once, {settings['fixed_seconds']:g} s); max req/s from each page alone with "
+        f"{settings['max_concurrency']} connections for {settings['max_seconds_per_page']:g} s."
+    )
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    README.write_text(f"{head}{README_START}\n{meta}\n\n{render(results)}\n{README_END}{tail}")
+    print(f"Updated {README.relative_to(ROOT)}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="0.1,1", help="comma-separated scales (default 0.1,1)")
     parser.add_argument("--with-10", action="store_true", help="also run scale 10 (a ~20 minute seed once)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, one per core)")
     parser.add_argument("--users", type=int, default=10, help="signed-in therapists (default 10)")
-    parser.add_argument("--rate", type=float, default=2.0, help="fixed-rate requests/s per page (default 2)")
+    parser.add_argument("--rate", type=float, default=1.0, help="fixed-rate requests/s per page (default 1)")
     parser.add_argument("--seconds", type=float, default=40.0, help="fixed-rate duration (default 40)")
     parser.add_argument("--max-seconds", type=float, default=8.0, help="max-throughput seconds per page")
     parser.add_argument("--concurrency", type=int, default=4, help="max-throughput connections (default 4)")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds (default 5)")
+    parser.add_argument(
+        "--update-readme", action="store_true", help="replace the results in README's Performance section"
+    )
     args = parser.parse_args(argv)
     try:
         scales = [float(s) for s in args.scales.split(",") if s.strip()]
@@ -372,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(render(results))
+    if args.update_readme:
+        update_readme(results)
     print(f"\nWrote {RESULTS.relative_to(ROOT)} ({results['seconds']} s).")
     return 0
 
