@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from sessions_app import access, charts, ipt, measures
 from sessions_app.models import Course, MeasureResponse, Patient, User
-from sessions_app.querysets import CourseQuerySet, focus_areas, focus_flag
+from sessions_app.querysets import CourseQuerySet, caseload_conditions, focus_areas, focus_flag, in_phase
 
 PAGE_SIZE = 25
 PHQ9 = measures.Instrument.PHQ9
@@ -49,6 +49,7 @@ class CaseloadFilters:
 
     date_from: date
     date_to: date
+    today: date
     therapist: User | None = None
     area: str = ""
     phase: str = ""
@@ -134,9 +135,7 @@ _FIGURES: list[Figure] = [
     Figure("active", "Active courses", lambda f: ACTIVE),
     *(
         Figure(
-            f"phase:{phase}",
-            f"Active courses in the {label.lower()} phase",
-            lambda f, p=phase: Q(ACTIVE, current_phase=p),
+            f"phase:{phase}", f"Active courses in the {label.lower()} phase", lambda f, p=phase: in_phase(p)
         )
         for phase, label in ipt.Phase.choices
     ),
@@ -152,22 +151,22 @@ _FIGURES: list[Figure] = [
     Figure(
         "overdue",
         f"Overdue: active courses with no attended session in {ipt.OVERDUE_AFTER_DAYS} days or more",
-        lambda f: Q(is_overdue=True),
+        lambda f: caseload_conditions(f.today)["overdue"],
     ),
     Figure(
         "risk",
         "Open risk flags: PHQ-9 item 9 positive without a risk check, or scores reliably worse",
-        lambda f: Q(has_risk_flag=True),
+        lambda f: caseload_conditions(f.today)["risk"],
     ),
     Figure(
         "item9",
         "PHQ-9 item 9 positive without a risk check recorded after it (active courses)",
-        lambda f: Q(ACTIVE, item9_unresolved=True),
+        lambda f: caseload_conditions(f.today)["item9"],
     ),
     Figure(
         "deteriorating",
         "PHQ-9 or GAD-7 reliably worse than at the start of the course (active courses)",
-        lambda f: Q(is_deteriorating=True),
+        lambda f: caseload_conditions(f.today)["deteriorating"],
     ),
     Figure(
         "unsigned",
@@ -177,7 +176,7 @@ _FIGURES: list[Figure] = [
     Figure(
         "past_plan",
         "Active courses past their planned sessions, with no maintenance agreed",
-        lambda f: Q(is_past_plan=True),
+        lambda f: caseload_conditions(f.today)["past_plan"],
     ),
     Figure("completed", "Courses completed in the period", _completed, live=False),
     Figure(
@@ -234,7 +233,7 @@ def figure_condition(key: str, filters: CaseloadFilters) -> Q:
     figure = FIGURES[key]
     condition = figure.condition(filters)
     if figure.live and filters.phase:
-        condition &= Q(current_phase=filters.phase)
+        condition &= in_phase(filters.phase)
     return condition
 
 
@@ -296,39 +295,40 @@ class Headline:
         return [LabelledCell(label, self.cells[f"area:{code}"]) for code, label in ipt.ProblemArea.choices]
 
 
-def _alias(key: str) -> str:
-    return "n_" + key.replace(":", "_")
-
-
 def therapist_figures(
     queryset: CourseQuerySet, filters: CaseloadFilters, therapists: list[User]
 ) -> tuple[Headline, list[TherapistRow]]:
     """The live counts (and courses completed in the period) per therapist, and their sums.
 
-    One grouped query. Every therapist of the clinic gets a row (the chosen
-    one only, when filtered), with zeros where they have no courses.
+    One query, grouped by therapist, of conditional COUNTs (and a SUM of late notes). Every
+    therapist of the clinic gets a row (the chosen one only, when filtered), with zeros where
+    they have no courses; courses of anyone no longer a therapist of the clinic still count,
+    in a row of their own without links (no filter can pick them).
     """
     aggregates: dict[str, Any] = {
-        _alias(key): Count("pk", filter=figure_condition(key, filters)) for key in LIVE_COUNTED
+        f"n{k}": Count("pk", filter=figure_condition(key, filters)) for k, key in enumerate(LIVE_COUNTED)
     }
-    aggregates["late_notes"] = Coalesce(
+    aggregates["notes"] = Coalesce(
         Sum("late_unsigned_count", filter=figure_condition("unsigned", filters)), 0
     )
-    fields = ("therapist_id", "therapist__first_name", "therapist__last_name", "therapist__username")
-    grouped = {row["therapist_id"]: row for row in queryset.order_by().values(*fields).annotate(**aggregates)}
+    # Only the courses some figure counts: active, completed in the period, or with late notes.
+    relevant = ACTIVE | _completed(filters) | Q(late_unsigned_count__gt=0)
+    names = ("therapist__first_name", "therapist__last_name", "therapist__username")
+    grouped = {
+        row["therapist_id"]: row
+        for row in queryset.filter(relevant).order_by().values("therapist_id", *names).annotate(**aggregates)
+    }
 
-    people = [
+    people: list[tuple[int, str, bool, dict[str, str] | None]] = [
         (t.pk, t.display_name, t.is_active, {"therapist": str(t.public_id)})
         for t in therapists
         if filters.therapist is None or t.pk == filters.therapist.pk
     ]
-    # Courses of someone who is no longer a therapist still count, in a row of their own
-    # (not a filter choice, so its counts cannot link to a list of their own).
     listed = {pk for pk, *_ in people}
     for pk, row in grouped.items():
         if pk not in listed:
             name = f"{row['therapist__first_name']} {row['therapist__last_name']}".strip()
-            people.append((pk, name or row["therapist__username"], False, None))
+            people.append((pk, f"{name or row['therapist__username']} (no longer a therapist)", False, None))
 
     rows = []
     totals = dict.fromkeys(LIVE_COUNTED, 0)
@@ -339,11 +339,12 @@ def therapist_figures(
         def cell(key: str, value: int, link: dict[str, str] | None = link) -> Cell:
             return Cell(value, filters.list_url(key, **link) if link is not None else "")
 
-        cells = {key: cell(key, counts.get(_alias(key), 0)) for key in LIVE_COUNTED}
+        cells = {key: cell(key, counts.get(f"n{k}", 0)) for k, key in enumerate(LIVE_COUNTED)}
+        notes = counts.get("notes", 0)
         for key, c in cells.items():
             totals[key] += c.value
-        total_notes += counts.get("late_notes", 0)
-        rows.append(TherapistRow(name, is_active, cells, cell("unsigned", counts.get("late_notes", 0))))
+        total_notes += notes
+        rows.append(TherapistRow(name, is_active, cells, cell("unsigned", notes)))
     headline = Headline(
         {key: Cell(value, filters.list_url(key)) for key, value in totals.items()},
         Cell(total_notes, filters.list_url("unsigned")),

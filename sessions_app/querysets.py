@@ -21,6 +21,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
 from sessions_app import ipt, measures
 
@@ -244,21 +245,23 @@ class CourseQuerySet(models.QuerySet):
 
     def with_caseload_figures(self, *, today: date) -> CourseQuerySet:
         """Annotate each course with what the clinic caseload dashboard counts, one query for any
-        number of courses (correlated subqueries), so that figures can be counted with conditional
-        aggregates and the same conditions filter the lists behind them.
+        number of courses (correlated subqueries).
 
-        Adds: `sessions_done`, `last_session_on`, `latest_phase`, `primary_area`, `has_focus` and
-        one `focus_<area>` flag per problem area; `item9_unresolved`; `late_unsigned_count` (notes
-        left unsigned past ipt.SIGN_NOTES_WITHIN_HOURS); `<instrument>_count`, `_baseline`,
-        `_latest` and `_change` for PHQ-9 and GAD-7 (the course's own scores, first and latest);
-        and the flags `current_phase` (None unless active), `is_overdue`, `is_deteriorating`
-        (a reliable rise of either score, as measures.outcome defines it), `has_risk_flag` and
-        `is_past_plan` (past the planned sessions with no maintenance agreed).
+        The facts: `sessions_done`, `last_session_on`, `latest_phase`, `primary_area`,
+        `has_focus` and one `focus_<area>` flag per problem area; `item9_unresolved`;
+        `late_unsigned_count` (notes left unsigned past ipt.SIGN_NOTES_WITHIN_HOURS); and
+        `<instrument>_count`, `_baseline`, `_latest` and `_change` for PHQ-9 and GAD-7 (the
+        course's own scores, first and latest). From them, for display, the flags of
+        `caseload_conditions()` (`is_overdue`, `is_deteriorating`, `has_risk_flag`,
+        `is_past_plan`) and `current_phase` (None unless active).
+
+        Counts and filters should use `caseload_conditions()` and `in_phase()` rather than the
+        flags: they refer to the facts only, so that an aggregate over this queryset (pushed
+        into a subquery by Django) works out each fact once per course.
         """
         TherapySession = _model("TherapySession")
         ProblemAreaFocus = _model("ProblemAreaFocus")
         MeasureResponse = _model("MeasureResponse")
-        Course = self.model
 
         attended = TherapySession.objects.filter(course_id=OuterRef("pk"), attendance="attended")
         latest_session = attended.order_by("-number")
@@ -286,8 +289,9 @@ class CourseQuerySet(models.QuerySet):
             late_unsigned_count=_count(late_unsigned),
             **scores,
             **{focus_flag(area): Exists(foci.filter(area=area)) for area in ipt.ProblemArea.values},
-        ).annotate(
-            last_contact_on=Coalesce("last_session_on", "start_date"),
+        )
+        conditions = caseload_conditions(today)
+        return queryset.annotate(
             **{
                 f"{instrument}_change": ExpressionWrapper(
                     F(f"{instrument}_latest") - F(f"{instrument}_baseline"),
@@ -295,42 +299,62 @@ class CourseQuerySet(models.QuerySet):
                 )
                 for instrument in measures.Instrument.values
             },
-        )
-        active = Q(status=Course.Status.ACTIVE)
-        # A reliable rise: the same margin measures.outcome() calls reliable deterioration
-        # (a test holds the two together); it needs two scores of the course.
-        deteriorating = Q()
-        for instrument in measures.Instrument.values:
-            deteriorating |= Q(
-                **{
-                    f"{instrument}_count__gte": 2,
-                    f"{instrument}_change__gte": measures.RELIABLE_CHANGE[instrument],
-                }
-            )
-        overdue_on = today - timedelta(days=ipt.OVERDUE_AFTER_DAYS)
-        queryset = queryset.annotate(
             current_phase=Case(
-                When(active, then=phase_now("latest_phase", "middle_phase_started_on")),
+                When(conditions["active"], then=phase_now("latest_phase", "middle_phase_started_on")),
                 default=Value(None, output_field=models.CharField()),
                 output_field=models.CharField(),
             ),
-            is_overdue=ExpressionWrapper(active & Q(last_contact_on__lte=overdue_on), models.BooleanField()),
-            is_deteriorating=ExpressionWrapper(active & deteriorating, models.BooleanField()),
-            is_past_plan=ExpressionWrapper(
-                active
-                & Q(sessions_done__gt=F("planned_sessions"))
-                & ~Q(continuation_decision=Course.Continuation.MAINTENANCE),
-                models.BooleanField(),
-            ),
-        )
-        return queryset.annotate(
-            has_risk_flag=ExpressionWrapper(
-                active & (Q(item9_unresolved=True) | Q(is_deteriorating=True)), models.BooleanField()
-            )
+            is_overdue=ExpressionWrapper(conditions["overdue"], models.BooleanField()),
+            is_deteriorating=ExpressionWrapper(conditions["deteriorating"], models.BooleanField()),
+            has_risk_flag=ExpressionWrapper(conditions["risk"], models.BooleanField()),
+            is_past_plan=ExpressionWrapper(conditions["past_plan"], models.BooleanField()),
         )
 
 
-# --- Signed sessions are locked on bulk paths too (issue 5) --------------------------------------
+def caseload_conditions(today: date) -> dict[str, Q]:
+    """What makes a course count on the caseload dashboard, as conditions on the facts that
+    `CourseQuerySet.with_caseload_figures()` annotates.
+
+    * active: the course is running;
+    * overdue: active, and no attended session (or, before the first, the start) in
+      ipt.OVERDUE_AFTER_DAYS days or more, as ipt.next_actions has it;
+    * item9: active, with a PHQ-9 item 9 positive and no risk check after it;
+    * deteriorating: active, and PHQ-9 or GAD-7 risen by the margin measures.outcome() calls
+      reliable deterioration (two scores needed; a test holds the two together);
+    * risk: item9 or deteriorating;
+    * past_plan: active, more sessions held than planned, and no maintenance agreed.
+    """
+    Course = _model("Course")
+    active = Q(status=Course.Status.ACTIVE)
+    overdue_on = today - timedelta(days=ipt.OVERDUE_AFTER_DAYS)
+    rises = Q()
+    for instrument in measures.Instrument.values:
+        margin = measures.RELIABLE_CHANGE[instrument]
+        rises |= Q(
+            **{
+                f"{instrument}_count__gte": 2,
+                f"{instrument}_latest__gte": F(f"{instrument}_baseline") + margin,
+            }
+        )
+    return {
+        "active": active,
+        "overdue": active
+        & (Q(last_session_on__lte=overdue_on) | Q(last_session_on__isnull=True, start_date__lte=overdue_on)),
+        "item9": active & Q(item9_unresolved=True),
+        "deteriorating": active & rises,
+        "risk": active & (Q(item9_unresolved=True) | rises),
+        "past_plan": active
+        & Q(sessions_done__gt=F("planned_sessions"))
+        & ~Q(continuation_decision=Course.Continuation.MAINTENANCE),
+    }
+
+
+def in_phase(phase: str) -> Q:
+    """Active courses in `phase` now (ipt.current_phase's rule, from the facts of
+    `with_caseload_figures()`)."""
+    Course = _model("Course")
+    now = phase_now("latest_phase", "middle_phase_started_on")
+    return Q(status=Course.Status.ACTIVE) & Q(Exact(now, phase))
 
 
 class TherapySessionQuerySet(models.QuerySet):

@@ -666,3 +666,39 @@ def test_dates_in_the_default_period_are_inclusive(admin_client, therapist):
         course = data.make_course(therapist, family, status=Course.Status.COMPLETED, start_days_ago=500)
         Course.objects.filter(pk=course.pk).update(end_date=ended)
     assert listed(list_of(admin_client, "completed")) == {"Edge-start", "Edge-end"}
+
+
+# PostgreSQL's JIT made the dashboard's aggregate query take minutes: settings turn it off.
+
+
+@pytest.mark.parametrize(("flag", "options"), [(None, "-c jit=off"), ("false", None)])
+def test_postgresql_connections_run_without_jit(flag, options):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="ipt_tracker.settings",
+        DJANGO_DEBUG="true",
+        DATABASE_URL="postgres://nobody@127.0.0.1:5432/not-connected",
+    )
+    if flag is not None:
+        env["DJANGO_PG_JIT_OFF"] = flag
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default'].get('OPTIONS', {}).get('options'))",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(options)

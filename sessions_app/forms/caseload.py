@@ -49,6 +49,7 @@ class CaseloadFilterForm(forms.Form):
     }
 
     def __init__(self, data: QueryDict, *, therapists: list[User], today: date) -> None:
+        self.today = today
         self.default_from, self.default_to = caseload.default_period(today)
         # The period in force shows in the date boxes even before anything is typed.
         data = data.copy()
@@ -117,6 +118,7 @@ class CaseloadFilterForm(forms.Form):
         return caseload.CaseloadFilters(
             date_from=start,
             date_to=end,
+            today=self.today,
             therapist=self.therapists.get(cleaned.get("therapist") or ""),
             area=cleaned.get("area") or "",
             phase=cleaned.get("phase") or "",
