@@ -127,8 +127,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No JIT: compiling a plan costs far more than running this app's short queries. The
     # caseload dashboard's grouped count took 3.4 s with JIT and 0.3 s without it for a
-    # 1,000-patient clinic (PostgreSQL 15; a variant with more aggregates took minutes). PgBouncer refuses an unknown `options` startup
-    # parameter: behind it, set DJANGO_PG_JIT_OFF=false and `ALTER DATABASE ... SET jit = off`.
+    # 1,000-patient clinic (PostgreSQL 15; a variant with more aggregates took minutes).
+    # PgBouncer refuses an unknown `options` startup parameter: behind it, set
+    # DJANGO_PG_JIT_OFF=false and `ALTER DATABASE ... SET jit = off` instead.
     if env_flag("DJANGO_PG_JIT_OFF", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
     # Behind pgbouncer in transaction mode: .iterator() must not use server-side cursors,
