@@ -702,3 +702,24 @@ def test_postgresql_connections_run_without_jit(flag, options):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(options)
+
+
+def test_mean_score_chart_geometry():
+    from sessions_app import charts
+
+    chart = charts.mean_score_chart(
+        [
+            charts.MeanScorePoint(2, 13.5, 3),
+            charts.MeanScorePoint(0, 27.0, 4),
+            charts.MeanScorePoint(1, 0.0, 1),
+        ]
+    )
+    xs = [p.x for p in chart.points]
+    ys = [p.y for p in chart.points]
+    assert xs == [chart.plot_left, (chart.plot_left + chart.plot_right) / 2, chart.plot_right]
+    assert ys == [chart.plot_top, chart.plot_bottom, (chart.plot_top + chart.plot_bottom) / 2]
+    assert [label.text for label in chart.x_labels] == ["Intake", "1", "2"]
+    assert chart.points[1].point.label == "Session 1: mean PHQ-9 0.0 over 1 course"
+    alone = charts.mean_score_chart([charts.MeanScorePoint(5, 10.0, 2)])
+    assert alone.points[0].x == (alone.plot_left + alone.plot_right) / 2
+    assert charts.mean_score_chart([]).is_empty
