@@ -47,6 +47,9 @@ RESULTS = ROOT / "bench" / "results.json"
 WORK = ROOT / "var" / "bench"
 SEED_SOURCE = ROOT / "sessions_app" / "management" / "commands" / "seed_bench.py"
 GROWTH_LIMIT = 1.5  # a paginated page's p50 at scale 10 over its p50 at scale 1
+LATENCY_MAX_REQUESTS = 300  # per page in the latency phase (healthz would otherwise send thousands)
+MIN_RATE = 0.05  # requests/s per page in the fixed-rate phase
+SATURATED = 5  # healthz p50 under the fixed rate this many times its unloaded p50: the server was saturated
 
 
 def psql(sql: str, database: str = "postgres") -> str:
@@ -164,11 +167,31 @@ def run_scale(scale: float, args: argparse.Namespace, base_env: dict[str, str]) 
         posts_left -= sum(1 for s in warm if s.page == "session POST")
         warm_errors = [s.error for s in warm if s.error]
 
-        print(f"  fixed rate: {args.rate:g} req/s per page for {args.seconds:g} s ...")
-        fixed = asyncio.run(load.fixed_rate(server.url, plan.targets, args.rate, args.seconds))
+        # 1. Latency: each page alone, one request at a time: service time with no queueing,
+        #    the p50s that are compared with /healthz's.
+        print(f"  latency: each page alone, 1 connection, {args.latency_seconds:g} s")
+        latency_summary = {}
+        for page, targets in plan.targets.items():
+            samples, elapsed = asyncio.run(
+                load.closed_loop(
+                    server.url, targets, 1, args.latency_seconds, max_requests=LATENCY_MAX_REQUESTS
+                )
+            )
+            if page == "session POST":
+                posts_left -= len(samples)
+            latency_summary[page] = load.summarise(samples, elapsed)[page]
+
+        # 2. Fixed rate: every page at once, open loop, at a share of what the server can do
+        #    (from the latencies above) unless --rate says otherwise.
+        round_seconds = sum(summary.p50_ms for summary in latency_summary.values()) / 1000
+        rate = args.rate or max(MIN_RATE, round(args.load_fraction * args.workers / round_seconds, 2))
+        total = rate * len(plan.targets)
+        print(f"  fixed rate: {rate:g} req/s per page ({total:.1f} in all) for {args.seconds:g} s")
+        fixed = asyncio.run(load.fixed_rate(server.url, plan.targets, rate, args.seconds))
         posts_left -= sum(1 for s in fixed if s.page == "session POST")
         fixed_summary = load.summarise(fixed, args.seconds)
 
+        # 3. Maximum throughput: each page alone, closed loop.
         print(
             f"  maximum throughput: each page alone, {args.concurrency} connections, {args.max_seconds:g} s"
         )
@@ -186,19 +209,28 @@ def run_scale(scale: float, args: argparse.Namespace, base_env: dict[str, str]) 
         server.stop()
     load_after = os.getloadavg()
 
-    healthz_p50 = fixed_summary["healthz"].p50_ms
+    healthz_p50 = latency_summary["healthz"].p50_ms
     pages = {}
     for spec in bench_plan.PAGES:
-        if spec.name not in fixed_summary:
+        if spec.name not in latency_summary:
             continue
-        fixed_page, max_page = fixed_summary[spec.name], max_summary.get(spec.name)
+        latency_page, fixed_page, max_page = (
+            latency_summary[spec.name],
+            fixed_summary.get(spec.name),
+            max_summary.get(spec.name),
+        )
         pages[spec.name] = {
-            "fixed": fixed_page.as_dict(),
+            "latency": latency_page.as_dict(),
+            "fixed": fixed_page.as_dict() if fixed_page else None,
             "max": max_page.as_dict() if max_page else None,
-            "ratio_to_healthz_p50": round(fixed_page.p50_ms / healthz_p50, 1) if healthz_p50 else None,
+            "ratio_to_healthz_p50": round(latency_page.p50_ms / healthz_p50, 1) if healthz_p50 else None,
             "target_ratio": spec.target_ratio,
             "paginated": spec.paginated,
         }
+    # Open loop above capacity measures the queue, not the pages: say so.
+    fixed_healthz = fixed_summary.get("healthz")
+    info["fixed_rate_per_page"] = rate
+    info["fixed_rate_saturated"] = bool(fixed_healthz and fixed_healthz.p50_ms > SATURATED * healthz_p50)
     info.update(
         scale=scale,
         pages=pages,
@@ -226,7 +258,9 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     errors = sum(
-        page["fixed"]["errors"] + ((page["max"] or {}).get("errors") or 0)
+        page["latency"]["errors"]
+        + ((page["fixed"] or {}).get("errors") or 0)
+        + ((page["max"] or {}).get("errors") or 0)
         for scale in scales.values()
         for page in scale["pages"].values()
     ) + sum(len(scale["warmup_errors"]) for scale in scales.values())
@@ -246,7 +280,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
             continue
-        growth = at_10["pages"][name]["fixed"]["p50_ms"] / page["fixed"]["p50_ms"]
+        growth = at_10["pages"][name]["latency"]["p50_ms"] / page["latency"]["p50_ms"]
         checks.append(
             {
                 "target": f"{name}: p50 at scale 10 ≤ {GROWTH_LIMIT}× scale 1",
@@ -258,12 +292,12 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def growth(results: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Each page's fixed-rate p50 at each scale, and its growth from the smallest scale."""
+    """Each page's p50 (latency phase) at each scale, and its growth from the smallest scale."""
     table: dict[str, dict[str, float]] = {}
     ordered = sorted(results["scales"].values(), key=lambda s: s["scale"])
     for scale in ordered:
         for name, page in scale["pages"].items():
-            table.setdefault(name, {})[f"p50_ms@{scale['scale']:g}"] = page["fixed"]["p50_ms"]
+            table.setdefault(name, {})[f"p50_ms@{scale['scale']:g}"] = page["latency"]["p50_ms"]
     for row in table.values():
         values = list(row.values())
         if len(values) > 1 and values[0]:
@@ -280,19 +314,24 @@ def render(results: dict[str, Any]) -> str:
             f"**Scale {scale['scale']:g}** ({rows['patient']:,} patients, "
             f"{rows['therapysession']:,} sessions, {rows['measureresponse']:,} questionnaires, "
             f"{rows['auditevent']:,} audit events; "
-            f"peak worker RSS {scale['peak_worker_rss_mib']} MiB)",
+            f"peak worker RSS {scale['peak_worker_rss_mib']} MiB; fixed rate "
+            f"{scale['fixed_rate_per_page']:g} req/s per page"
+            f"{', saturated' if scale['fixed_rate_saturated'] else ''})",
             "",
-            "| Page | Queries | p50 ms | p95 ms | p99 ms | p50 × healthz | Target | Max req/s | Errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| Page | Queries | p50 ms | p95 ms | p99 ms | p50 × healthz | Target "
+            "| p50 / p95 ms at fixed rate | Max req/s | Errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, page in scale["pages"].items():
-            fixed, peak = page["fixed"], page["max"] or {}
-            queries = "/".join(str(q) for q in fixed["queries"]) or "–"
+            latency, fixed, peak = page["latency"], page["fixed"] or {}, page["max"] or {}
+            queries = sorted({*latency["queries"], *fixed.get("queries", []), *peak.get("queries", [])})
             target = f"≤ {page['target_ratio']:g}×" if page["target_ratio"] else ""
-            errors = fixed["errors"] + (peak.get("errors") or 0)
+            errors = latency["errors"] + (fixed.get("errors") or 0) + (peak.get("errors") or 0)
             lines.append(
-                f"| {name} | {queries} | {fixed['p50_ms']} | {fixed['p95_ms']} | {fixed['p99_ms']} | "
-                f"{page['ratio_to_healthz_p50']}× | {target} | {peak.get('rps', '–')} | {errors} |"
+                f"| {name} | {'/'.join(str(q) for q in queries) or '–'} | {latency['p50_ms']} | "
+                f"{latency['p95_ms']} | {latency['p99_ms']} | {page['ratio_to_healthz_p50']}× | {target} | "
+                f"{fixed.get('p50_ms', '–')} / {fixed.get('p95_ms', '–')} | "
+                f"{peak.get('rps', '–')} | {errors} |"
             )
         lines.append("")
     grow = results["growth"]
@@ -331,9 +370,11 @@ def update_readme(results: dict[str, Any]) -> None:
         f"(PostgreSQL {results['machine']['postgresql']}, Python {results['machine']['python']}; "
         f"{settings['workers']} sync workers; load average during the runs {loads}: other work shared "
         f"the machine, and the load client runs on the same cores as the server and database). "
-        f"p50/p95/p99 come from the fixed-rate run ({settings['fixed_rate_per_page']:g} requests/s per page, "
-        f"all pages at once, {settings['fixed_seconds']:g} s); max req/s from each page alone with "
-        f"{settings['max_concurrency']} connections for {settings['max_seconds_per_page']:g} s."
+        f"p50/p95/p99: each page alone, one request at a time, {settings['latency_seconds_per_page']:g} s "
+        f"(service time without queueing; × healthz compares these). Fixed rate: every page at once, "
+        f"open loop, at {settings['fixed_rate_per_page']} for {settings['fixed_seconds']:g} s. Max req/s: "
+        f"each page alone with {settings['max_concurrency']} connections for "
+        f"{settings['max_seconds_per_page']:g} s."
     )
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
@@ -347,7 +388,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-10", action="store_true", help="also run scale 10 (a ~20 minute seed once)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, one per core)")
     parser.add_argument("--users", type=int, default=10, help="signed-in therapists (default 10)")
-    parser.add_argument("--rate", type=float, default=1.0, help="fixed-rate requests/s per page (default 1)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="fixed-rate requests/s per page (default: from --load-fraction)",
+    )
+    parser.add_argument(
+        "--load-fraction",
+        type=float,
+        default=0.5,
+        help="fixed rate as a share of the capacity the latency phase implies (default 0.5)",
+    )
+    parser.add_argument("--latency-seconds", type=float, default=6.0, help="latency phase seconds per page")
     parser.add_argument("--seconds", type=float, default=40.0, help="fixed-rate duration (default 40)")
     parser.add_argument("--max-seconds", type=float, default=8.0, help="max-throughput seconds per page")
     parser.add_argument("--concurrency", type=int, default=4, help="max-throughput connections (default 4)")
@@ -362,8 +415,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scales must be numbers separated by commas, not {args.scales!r}")
     if args.with_10 and 10.0 not in scales:
         scales.append(10.0)
-    if any(s <= 0 for s in scales) or args.workers < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error("scales, --workers, --rate and --seconds must be positive")
+    if any(s <= 0 for s in scales) or args.workers < 1 or (args.rate is not None and args.rate <= 0):
+        parser.error("scales, --workers and --rate must be positive")
+    if args.seconds <= 0 or args.latency_seconds <= 0 or not 0 < args.load_fraction <= 1:
+        parser.error("--seconds and --latency-seconds must be positive, --load-fraction in (0, 1]")
 
     WORK.mkdir(parents=True, exist_ok=True)
     base_env = production_env(
@@ -392,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "workers": args.workers,
             "worker_class": "sync",
-            "fixed_rate_per_page": args.rate,
+            "fixed_rate_per_page": args.rate or f"auto ({args.load_fraction:g} of capacity)",
+            "latency_seconds_per_page": args.latency_seconds,
             "fixed_seconds": args.seconds,
             "max_seconds_per_page": args.max_seconds,
             "max_concurrency": args.concurrency,
