@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from sessions_app import ipt, measures
 from sessions_app.management.commands.seed_demo import CLINIC_NAME, DEMO_PASSWORD
@@ -51,7 +52,8 @@ def phq9_series() -> dict[int, list[MeasureResponse]]:
 def test_builds_the_documented_accounts_in_one_clinic(demo):
     clinic = Clinic.objects.get(name=CLINIC_NAME)
     for username, role in DEMO_ACCOUNTS.items():
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        # With a request, as the sign-in page calls it (django-axes refuses a call without one).
+        user = authenticate(RequestFactory().post("/login/"), username=username, password=DEMO_PASSWORD)
         assert user is not None, username
         assert (user.role, user.clinic) == (role, clinic)
         assert user.first_name and user.last_name
