@@ -749,7 +749,8 @@ def test_a_closed_course_takes_no_sessions(signed_in, course, draft, status):
 # --- Query counts ---------------------------------------------------------------------------------------
 
 
-def _course_with_sessions(patient, count: int) -> Course:
+def _course_with_sessions(patient, count: int, *, last_draft: bool = False) -> Course:
+    """`count` attended sessions with reviews of two goals; all signed, or all but the last."""
     course = factories.CourseFactory(
         patient=patient, planned_sessions=16, start_date=TODAY - dt.timedelta(weeks=count + 1)
     )
@@ -757,7 +758,15 @@ def _course_with_sessions(patient, count: int) -> Course:
     for name in ("Sam", "Mum", "Jo"):
         factories.RelationshipEntryFactory(course=course, name=name)
     goals = [factories.GoalFactory(focus=focus, text=f"Goal {n}") for n in (1, 2)]
-    for session in add_attended(course, count):
+    sessions = add_attended(course, count - 1 if last_draft else count)
+    if last_draft:
+        # Built unsigned: a signed session cannot be turned back into a draft, not even by update().
+        sessions.append(
+            factories.TherapySessionFactory(
+                course=course, number=count, date=course.start_date + dt.timedelta(weeks=count - 1)
+            )
+        )
+    for session in sessions:
         # Signed rows refuse new children through save(); bulk_create builds history-free fixtures.
         GoalReview.objects.bulk_create(GoalReview(goal=g, session=session, progress="some") for g in goals)
     return course
@@ -851,10 +860,9 @@ def test_new_session_post_runs_a_fixed_number_of_queries(
 
 
 def _latest_draft(course: Course) -> TherapySession:
-    """Turn the course's latest session into a draft with a PHQ-9 and a review of each goal."""
+    """The course's latest session (built as a draft), given a PHQ-9; it has a review of each goal."""
     latest = course.sessions.order_by("-number").first()
-    TherapySession.objects.filter(pk=latest.pk).update(signed_at=None, signed_by=None)
-    latest.refresh_from_db()
+    assert not latest.is_signed
     factories.MeasureResponseFactory(course=course, session=latest, taken_on=latest.date)
     return latest
 
@@ -877,7 +885,7 @@ EDIT_GET_QUERIES = 15
 def test_edit_session_get_runs_a_fixed_number_of_queries(
     client, therapist, patient, sessions, django_assert_num_queries
 ):
-    course = _course_with_sessions(patient, sessions)
+    course = _course_with_sessions(patient, sessions, last_draft=True)
     draft = _latest_draft(course)
     client.force_login(therapist)
 
@@ -905,7 +913,7 @@ EDIT_POST_QUERIES = 97
 def test_edit_session_post_runs_a_fixed_number_of_queries(
     client, therapist, patient, sessions, django_assert_num_queries
 ):
-    course = _course_with_sessions(patient, sessions)
+    course = _course_with_sessions(patient, sessions, last_draft=True)
     draft = _latest_draft(course)
     data = _full_post(course) | {"version": str(draft.version), "date": draft.date.isoformat()}
     data["phase"] = draft.phase
