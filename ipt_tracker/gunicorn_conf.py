@@ -23,3 +23,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "ipt-tracker")
+# gunicorn 27's runtime control socket defaults to one path per user: several instances on one
+# host (the serving tests, the benchmark) would take it from each other, and nothing here uses it.
+control_socket_disable = True
