@@ -24,7 +24,7 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     ("username", "home_path", "heading", "role_label"),
     [
         ("demo-therapist", "/therapist/", "My patients", "Therapist"),
-        ("demo-admin", "/clinic/", "patients", "Clinic admin"),
+        ("demo-admin", "/clinic/", "caseload", "Clinic admin"),
         ("demo-patient", "/portal/", "My therapy", "Patient"),
     ],
 )
@@ -38,6 +38,9 @@ def test_each_role_signs_in_to_its_home_and_out(
     expect(page.get_by_test_id("signed-in-as")).to_contain_text(role_label)
     if username == "demo-patient":
         expect(page.get_by_test_id("portal-position")).to_contain_text("Session 7 of 12")
+    elif username == "demo-admin":
+        # The caseload dashboard: one row per therapist of the demo clinic.
+        expect(page.get_by_test_id("therapist-row").first).to_be_visible()
     else:
         expect(page.get_by_test_id("patient-list").locator("tbody tr").first).to_be_visible()
     assert_accessible(page)
