@@ -20,6 +20,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -228,14 +229,26 @@ def test_a_backup_code_works_once(enrolled_therapist):
     assert StaticToken.objects.filter(device__user=therapist).count() == 9
 
 
-def test_wrong_codes_slow_down_further_tries(client, enrolled_therapist):
+def test_a_wrong_code_counts_as_a_failure(client, enrolled_therapist):
     therapist, secret, _ = enrolled_therapist
     sign_in(client, therapist)
     wrong = "000000" if code_for(secret) != "000000" else "111111"
-    for _ in range(3):
-        client.post(VERIFY, {"code": wrong})
 
-    # Three failures in a row: the next try must wait 4 seconds, even with the right code.
+    client.post(VERIFY, {"code": wrong})
+
+    device = TOTPDevice.objects.get(user=therapist)
+    assert device.throttling_failure_count == 1
+
+
+def test_after_failures_even_the_right_code_must_wait(client, enrolled_therapist):
+    therapist, secret, _ = enrolled_therapist
+    sign_in(client, therapist)
+    # Three failures just now (django-otp's own throttle state, set directly so the
+    # test does not depend on how fast this machine posts): the next try waits 4 s.
+    TOTPDevice.objects.filter(user=therapist).update(
+        throttling_failure_count=3, throttling_failure_timestamp=timezone.now()
+    )
+
     response = client.post(VERIFY, {"code": code_for(secret)})
 
     assert response.status_code == 200
