@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -172,7 +173,10 @@ def test_concurrent_therapists_lose_no_accepted_write(static_root, tmp_path, set
     )
     server = start_server(env, port=free_port(), workers=2, log_path=tmp_path / "load.log")
     try:
-        outcome = asyncio.run(loadtest.drive(server.url, writers, seconds=6))
+        # Its own thread: the browser tests' Playwright (sync API) keeps an event
+        # loop running on this one for the rest of the run.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            outcome = pool.submit(asyncio.run, loadtest.drive(server.url, writers, seconds=6)).result()
     finally:
         server.stop()
 
