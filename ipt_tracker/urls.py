@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from sessions_app.auth_middleware import two_factor_exempt
 from sessions_app.forms.auth import LoginForm
+from sessions_app.views.account import AuditedPasswordChangeView
 from sessions_app.views.common import healthz
 
 auth_urls = [
@@ -16,7 +17,7 @@ auth_urls = [
     ),
     # Signing out needs no second factor: someone stuck at the code page can leave.
     path("logout/", two_factor_exempt(auth_views.LogoutView.as_view()), name="logout"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/", AuditedPasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),

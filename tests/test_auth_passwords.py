@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from ipt_tracker import settings as production
-from sessions_app.models import User
+from sessions_app.models import AuditEvent, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +80,27 @@ def test_the_password_change_page_applies_the_rules(client, therapist):
     assert "at least 12 characters" in response.content.decode()
     therapist.refresh_from_db()
     assert therapist.check_password(factories.PASSWORD)
+
+
+def test_a_password_change_is_audited_without_the_password(client, therapist):
+    client.force_login(therapist)
+    new_password = "a-much-longer-passphrase-2026"
+
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": factories.PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action=AuditEvent.Action.UPDATE, object_type="Password")
+    assert event.user == therapist
+    assert new_password not in str(vars(event))
+
+
+def test_a_refused_password_change_writes_no_change_row(client, therapist):
+    client.force_login(therapist)
+    client.post(
+        reverse("password_change"),
+        {"old_password": "wrong-old-password", "new_password1": "x" * 14, "new_password2": "x" * 14},
+    )
+    assert not AuditEvent.objects.filter(object_type="Password").exists()

@@ -20,6 +20,7 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -306,3 +307,12 @@ urlpatterns = [
     path("session/ping/", session_ping, name="session-ping"),
     path("session/timeout/", session_timeout, name="session-timeout"),
 ]
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """Django's password change, with the change written to the audit trail."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(self.request, AuditEvent.Action.UPDATE, self.request.user, object_type="Password")
+        return response
