@@ -28,7 +28,7 @@ from sessions_app.services import accounts as account_services
 from sessions_app.services import courses as course_services
 
 # The checklist of a middle-phase session is computed exactly as on the course page.
-from sessions_app.views.course import _middle_facts, score_rows
+from sessions_app.views.course import phase_checklist, score_rows
 
 # --- Reassigning a patient -----------------------------------------------------------------------
 
@@ -196,16 +196,7 @@ def course_summary(request: HttpRequest, public_id: str) -> HttpResponse:
             goal_areas=[g.focus.area for g in goals if g.status != Goal.Status.DROPPED],
         )
     )
-    phase_items: tuple[ipt.ChecklistItem, ...] = ()
-    if phase == ipt.Phase.MIDDLE:
-        middle = [s for s in attended if s.phase == ipt.Phase.MIDDLE]
-        if middle:
-            phq9_sessions = {m.session_id for m in phq9 if m.session_id}
-            phase_items = ipt.middle_checklist(_middle_facts(middle[-1], phq9_sessions))
-    elif phase == ipt.Phase.TERMINATION:
-        phase_items = ipt.termination_checklist(course_services.termination_facts(course))
-    elif phase == ipt.Phase.MAINTENANCE:
-        phase_items = ipt.maintenance_checklist()
+    phase_items = phase_checklist(course, phase, attended, phq9)
 
     context = {
         "course_id": course.public_id,

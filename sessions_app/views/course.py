@@ -27,7 +27,7 @@ from sessions_app.forms.course import (
     CourseDiscontinueForm,
     MiddlePhaseForm,
 )
-from sessions_app.models import AuditEvent, Course, Goal, TherapySession
+from sessions_app.models import AuditEvent, Course, Goal, MeasureResponse, TherapySession
 from sessions_app.services import courses as course_services
 from sessions_app.views.common import goals_with_latest_review
 from sessions_app.views.initial import STEP_FOR_TASK, step_url
@@ -59,6 +59,28 @@ def _middle_facts(session: TherapySession, phq9_session_ids: set[int]) -> ipt.Mi
         task_set=bool(session.task_type),
         phq9_recorded=session.pk in phq9_session_ids,
     )
+
+
+def phase_checklist(
+    course: Course, phase: ipt.Phase, attended: list[TherapySession], phq9: list[MeasureResponse]
+) -> tuple[ipt.ChecklistItem, ...]:
+    """The current phase's checklist (the initial one is shown on its own).
+
+    `attended` are the course's attended sessions in order, annotated with
+    `has_people_discussed`; `phq9` its PHQ-9 responses. Middle-phase items
+    describe the latest middle session.
+    """
+    if phase == ipt.Phase.MIDDLE:
+        middle = [s for s in attended if s.phase == ipt.Phase.MIDDLE]
+        if not middle:
+            return ()
+        phq9_sessions = {m.session_id for m in phq9 if m.session_id}
+        return ipt.middle_checklist(_middle_facts(middle[-1], phq9_sessions))
+    if phase == ipt.Phase.TERMINATION:
+        return ipt.termination_checklist(course_services.termination_facts(course))
+    if phase == ipt.Phase.MAINTENANCE:
+        return ipt.maintenance_checklist()
+    return ()
 
 
 @staff_required
@@ -116,16 +138,7 @@ def course_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         goal_areas=[g.focus.area for g in goals if g.status != Goal.Status.DROPPED],
     )
     initial_items = ipt.initial_checklist(initial_facts)
-    phase_items: tuple[ipt.ChecklistItem, ...] = ()
-    if phase == ipt.Phase.MIDDLE:
-        middle = [s for s in attended if s.phase == ipt.Phase.MIDDLE]
-        if middle:
-            phq9_sessions = {m.session_id for m in phq9 if m.session_id}
-            phase_items = ipt.middle_checklist(_middle_facts(middle[-1], phq9_sessions))
-    elif phase == ipt.Phase.TERMINATION:
-        phase_items = ipt.termination_checklist(course_services.termination_facts(course))
-    elif phase == ipt.Phase.MAINTENANCE:
-        phase_items = ipt.maintenance_checklist()
+    phase_items = phase_checklist(course, phase, attended, phq9)
 
     is_active = course.status == Course.Status.ACTIVE
     can_edit = is_treating and is_active
